@@ -1,0 +1,37 @@
+// gMock mock of the OS seam, for interaction tests ("Stop sends TERM once").
+#ifndef CMDCTL_TESTS_FAKES_MOCK_PROCESS_HOST_H_
+#define CMDCTL_TESTS_FAKES_MOCK_PROCESS_HOST_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "domain/process_host.h"
+#include "gmock/gmock.h"
+
+namespace cmdctl::testing {
+
+class MockProcessHost : public ProcessHost {
+ public:
+  MOCK_METHOD(absl::StatusOr<StartedProcess>, Start,
+              (const ProcessSpec& spec,
+               std::shared_ptr<ProcessObserver> observer),
+              (override));
+  MOCK_METHOD(absl::Status, Terminate, (const std::string& job_id),
+              (override));
+  MOCK_METHOD(absl::Status, Kill, (const std::string& job_id), (override));
+  MOCK_METHOD(absl::StatusOr<std::string>, ReadOutput,
+              (const std::string& job_id, OutputStream stream, int64_t offset,
+               size_t max_bytes),
+              (override));
+  MOCK_METHOD(absl::StatusOr<int64_t>, OutputSize,
+              (const std::string& job_id, OutputStream stream), (override));
+  MOCK_METHOD(absl::Time, Now, (), (override));
+  MOCK_METHOD(TimerId, RunAfter,
+              (absl::Duration delay, std::function<void()> fn), (override));
+  MOCK_METHOD(void, CancelTimer, (TimerId id), (override));
+};
+
+}  // namespace cmdctl::testing
+
+#endif  // CMDCTL_TESTS_FAKES_MOCK_PROCESS_HOST_H_
