@@ -64,7 +64,7 @@ class OutputCursor {
   bool follow_;
   size_t chunk_bytes_;
   int64_t offset_[2] = {0, 0};
-  int64_t limit_[2];  // snapshot only: bytes to deliver per stream
+  int64_t limit_[2];     // snapshot only: bytes to deliver per stream
   int next_stream_ = 0;  // which stream Next tries first
   uint64_t seen_version_ = 0;
   std::optional<Job::WaitId> wait_id_;

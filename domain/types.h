@@ -31,11 +31,11 @@ struct ExitInfo {
 // domain before they reach the host: no NUL bytes, non-empty program, env keys
 // non-empty without '='.
 struct ProcessSpec {
-  std::string job_id;       // names the job's output directory and cgroup
-  std::string program;      // looked up in the clean PATH when it has no '/'
+  std::string job_id;   // names the job's output directory and cgroup
+  std::string program;  // looked up in the clean PATH when it has no '/'
   std::vector<std::string> args;  // argv[1..]; argv[0] is `program`
-  std::string run_as;       // unix login
-  std::string working_dir;  // empty: the run-as user's home
+  std::string run_as;             // unix login
+  std::string working_dir;        // empty: the run-as user's home
   // Added to (and overriding) the clean environment of SPEC §5.
   std::vector<std::pair<std::string, std::string>> env;
 };

@@ -1,0 +1,88 @@
+#include "domain/output_cursor.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cmdctl {
+namespace {
+
+constexpr OutputStream kStreams[2] = {OutputStream::kStdout,
+                                      OutputStream::kStderr};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OutputCursor>> OutputCursor::Open(
+    std::shared_ptr<Job> job, ProcessHost* host, bool follow,
+    size_t chunk_bytes) {
+  int64_t limits[2] = {0, 0};
+  if (!follow) {
+    for (int s = 0; s < 2; ++s) {
+      absl::StatusOr<int64_t> size = host->OutputSize(job->id(), kStreams[s]);
+      if (!size.ok()) return size.status();
+      limits[s] = *size;
+    }
+  }
+  return std::unique_ptr<OutputCursor>(
+      new OutputCursor(std::move(job), host, follow,
+                       std::max<size_t>(chunk_bytes, 1), limits[0], limits[1]));
+}
+
+OutputCursor::OutputCursor(std::shared_ptr<Job> job, ProcessHost* host,
+                           bool follow, size_t chunk_bytes,
+                           int64_t stdout_limit, int64_t stderr_limit)
+    : job_(std::move(job)),
+      host_(host),
+      follow_(follow),
+      chunk_bytes_(chunk_bytes),
+      limit_{stdout_limit, stderr_limit} {}
+
+absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
+  if (at_end_) return std::nullopt;
+  wait_id_.reset();
+  // Read the version before reading the data: output that lands after the
+  // reads below moves the version past it, so WaitForMore cannot miss it.
+  const auto [version, ended] = job_->VersionAndEnded();
+  for (int i = 0; i < 2; ++i) {
+    const int s = (next_stream_ + i) % 2;
+    size_t max = chunk_bytes_;
+    if (!follow_) {
+      if (offset_[s] >= limit_[s]) continue;
+      max = std::min<size_t>(max, static_cast<size_t>(limit_[s] - offset_[s]));
+    }
+    absl::StatusOr<std::string> data =
+        host_->ReadOutput(job_->id(), kStreams[s], offset_[s], max);
+    if (!data.ok()) return data.status();
+    if (data->empty()) {
+      // A snapshot stream that shrank (the user truncated it) ends here.
+      if (!follow_) limit_[s] = offset_[s];
+      continue;
+    }
+    offset_[s] += static_cast<int64_t>(data->size());
+    next_stream_ = 1 - s;  // alternate, so neither stream starves the other
+    return OutputChunk{kStreams[s], *std::move(data)};
+  }
+  // Caught up. A snapshot ends; a follower ends only if the job had already
+  // ended before the reads above, which then saw its final output.
+  if (!follow_ || ended) {
+    at_end_ = true;
+    return std::nullopt;
+  }
+  seen_version_ = version;
+  return std::nullopt;
+}
+
+bool OutputCursor::WaitForMore(std::function<void()> wake) {
+  Job::WaitId id = 0;
+  if (!job_->AwaitChange(seen_version_, std::move(wake), &id)) return false;
+  wait_id_ = id;
+  return true;
+}
+
+bool OutputCursor::CancelWait() {
+  if (!wait_id_) return true;
+  const bool removed = job_->CancelAwait(*wait_id_);
+  wait_id_.reset();
+  return removed;
+}
+
+}  // namespace cmdctl
