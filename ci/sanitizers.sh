@@ -12,6 +12,6 @@ for kind in "${kinds[@]}"; do
   dir=$root/build-$kind
   echo "=== unit tests under $kind sanitizer ($dir)"
   "$root/ci/build.sh" "$dir" -DCMAKE_BUILD_TYPE=Debug -DCMDCTL_SANITIZE="$kind" \
-    -DCMDCTL_BUILD_BENCH=OFF
+    -DCMDCTL_BUILD_BENCH=OFF -DCMDCTL_BUILD_INTEGRATION_TESTS=OFF
   (cd "$dir" && ctest -L unit --output-on-failure -j "$(nproc)")
 done
