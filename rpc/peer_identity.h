@@ -1,0 +1,30 @@
+// Who is calling: the client certificate's Subject CN and its
+// `principal:<login>` SAN URIs (SPEC §4), read by parsing the certificate
+// with OpenSSL.
+#ifndef CMDCTL_RPC_PEER_IDENTITY_H_
+#define CMDCTL_RPC_PEER_IDENTITY_H_
+
+#include <grpcpp/security/auth_context.h>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "domain/authorization.h"
+
+namespace cmdctl {
+
+// The SAN URI prefix that names a unix login the holder may run as.
+inline constexpr absl::string_view kPrincipalUriPrefix = "principal:";
+
+// Parses one PEM certificate. UNAUTHENTICATED when it cannot be parsed or
+// has no (or an empty, or an ambiguous) Subject CN. SAN URIs that do not
+// start with "principal:" are ignored; an empty login is ignored.
+absl::StatusOr<Caller> CallerFromCertificatePem(absl::string_view pem);
+
+// The caller of a call authenticated by mutual TLS: the verified peer
+// certificate (GRPC_X509_PEM_CERT_PROPERTY_NAME). UNAUTHENTICATED without
+// one.
+absl::StatusOr<Caller> CallerFromAuthContext(const grpc::AuthContext& auth);
+
+}  // namespace cmdctl
+
+#endif  // CMDCTL_RPC_PEER_IDENTITY_H_

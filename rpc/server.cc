@@ -1,0 +1,118 @@
+#include "rpc/server.h"
+
+#include <glog/logging.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
+namespace cmdctl {
+namespace {
+
+// Keepalive: a client that vanished without closing its connection (host
+// gone, cable cut) is noticed within ~40 s and its streams are cancelled.
+constexpr int kKeepaliveTimeMs = 30 * 1000;
+constexpr int kKeepaliveTimeoutMs = 10 * 1000;
+// Clients may ping us every 5 s (they use keepalive to notice a dead
+// server).
+constexpr int kMinClientPingIntervalMs = 5 * 1000;
+// Requests are small; a huge one is refused before it is buffered.
+constexpr int kMaxRequestBytes = 1 << 20;
+// How long the gRPC server waits for calls to end after the jobs have been
+// stopped before it cancels them.
+constexpr absl::Duration kCallDrainTime = absl::Seconds(5);
+
+}  // namespace
+
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(
+    const TlsFiles& files) {
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = files.ca_pem;
+  options.pem_key_cert_pairs.push_back({files.key_pem, files.cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(
+    const ServerOptions& options, JobManager* jobs) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  auto service =
+      std::make_unique<ProcessServiceImpl>(jobs, options.resolve_caller);
+  std::unique_ptr<CmdctlServer> server(
+      new CmdctlServer(jobs, std::move(service)));
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  if (!options.listen_address.empty()) {
+    if (options.credentials == nullptr) {
+      return absl::InvalidArgumentError("listening needs credentials");
+    }
+    builder.AddListeningPort(options.listen_address, options.credentials,
+                             &port);
+  }
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             kKeepaliveTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      kMinClientPingIntervalMs);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr ||
+      (!options.listen_address.empty() && port == 0)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address,
+                     " (address in use, not local, or not resolvable?)"));
+  }
+  server->port_ = port;
+  if (grpc::HealthCheckServiceInterface* health =
+          server->server_->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+  }
+  return server;
+}
+
+CmdctlServer::~CmdctlServer() {
+  if (!shut_down_ && server_ != nullptr) {
+    service_->BeginShutdown();
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+}
+
+void CmdctlServer::Shutdown(absl::Duration job_grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  LOG(INFO) << "shutting down: ending output streams, stopping jobs (grace "
+            << absl::FormatDuration(job_grace) << ")";
+  service_->BeginShutdown();
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService()) {
+    health->SetServingStatus(false);
+  }
+  // Shared: `done` may run after we gave up waiting.
+  auto jobs_ended = std::make_shared<absl::Notification>();
+  jobs_->StopAll(job_grace, [jobs_ended] { jobs_ended->Notify(); });
+  // Pending StopProcess calls get their answers as the jobs end; then
+  // the server stops. KILL ends every job shortly after the grace; the
+  // bound only guards against a host that never reports an end.
+  const absl::Duration bound = job_grace + kCallDrainTime;
+  if (!jobs_ended->WaitForNotificationWithTimeout(bound)) {
+    LOG(ERROR) << "some jobs had not ended " << absl::FormatDuration(bound)
+               << " after the stop; shutting down anyway";
+  }
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + kCallDrainTime));
+  server_->Wait();
+  LOG(INFO) << "server stopped";
+}
+
+}  // namespace cmdctl

@@ -1,0 +1,70 @@
+// cmdctld's gRPC server: the ProcessService plus the standard health service
+// and server reflection, and the graceful shutdown sequence.
+#ifndef CMDCTL_RPC_SERVER_H_
+#define CMDCTL_RPC_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/job_manager.h"
+#include "rpc/process_service.h"
+#include "rpc/tls_files.h"
+
+namespace cmdctl {
+
+struct ServerOptions {
+  // host:port to listen on (port 0: any free port). Empty: no port at all
+  // (in-process channels only, for tests).
+  std::string listen_address;
+  // Required when listen_address is set.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Who the caller is (CallerFromTlsPeer in production).
+  CallerResolver resolve_caller = CallerFromTlsPeer;
+};
+
+// Mutual TLS 1.3 server credentials for `files`: the client must present a
+// certificate that verifies against files.ca_pem. EnforceTls13Policy must
+// have succeeded before.
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(
+    const TlsFiles& files);
+
+class CmdctlServer {
+ public:
+  // Builds and starts the server. UNAVAILABLE when the address cannot be
+  // bound. `jobs` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<CmdctlServer>> Start(
+      const ServerOptions& options, JobManager* jobs);
+  ~CmdctlServer();
+
+  // The port bound (0 without a listening port).
+  int port() const { return port_; }
+  grpc::Server* grpc_server() { return server_.get(); }
+  ProcessServiceImpl* service() { return service_.get(); }
+
+  // The graceful shutdown (SIGTERM/SIGINT): new calls fail with UNAVAILABLE
+  // "server shutting down", open output streams end with that status, the
+  // health service reports NOT_SERVING, every running job is stopped (TERM,
+  // then KILL after `job_grace`) and waited for, so that none is left
+  // orphaned with no server to report or stop it; then the gRPC server
+  // stops (pending StopProcess calls have their answers by then). Blocks.
+  // Idempotent.
+  void Shutdown(absl::Duration job_grace);
+
+ private:
+  CmdctlServer(JobManager* jobs, std::unique_ptr<ProcessServiceImpl> service)
+      : jobs_(jobs), service_(std::move(service)) {}
+
+  JobManager* const jobs_;
+  std::unique_ptr<ProcessServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;  // only touched by the thread calling Shutdown
+};
+
+}  // namespace cmdctl
+
+#endif  // CMDCTL_RPC_SERVER_H_

@@ -1,0 +1,184 @@
+#include "rpc/tls_files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace cmdctl {
+namespace {
+
+constexpr size_t kMaxPemBytes = 1 << 20;
+
+using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+absl::Status FileError(const std::string& what, const std::string& path,
+                       int err) {
+  const std::string message =
+      absl::StrCat(what, " file ", path, ": ", strerror(err));
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::FailedPreconditionError(message);
+  }
+}
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& what,
+                                          const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " file: no path"));
+  }
+  int fd;
+  do {
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return FileError(what, path, errno);
+  std::string data;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return FileError(what, path, err);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxPemBytes) {
+      close(fd);
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " file ", path, ": larger than 1 MiB"));
+    }
+  }
+  close(fd);
+  if (data.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " file ", path, ": is empty"));
+  }
+  return data;
+}
+
+std::string OpenSslError() {
+  const unsigned long code = ERR_peek_last_error();
+  ERR_clear_error();
+  if (code == 0) return "";
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof(buf));
+  return absl::StrCat(" (", buf, ")");
+}
+
+BioPtr MemBio(const std::string& data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())),
+                BIO_free);
+}
+
+// Checks that every certificate of `pem` parses, and that there is one.
+// Returns the first.
+absl::StatusOr<X509Ptr> ParseCertificates(const std::string& what,
+                                          const std::string& path,
+                                          const std::string& pem) {
+  BioPtr bio = MemBio(pem);
+  X509Ptr first(nullptr, X509_free);
+  int count = 0;
+  for (;;) {
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                 X509_free);
+    if (cert == nullptr) break;
+    if (count++ == 0) first = std::move(cert);
+  }
+  const unsigned long err = ERR_peek_last_error();
+  // Running off the end of the data is how the loop ends; anything else is
+  // a broken certificate.
+  const bool clean_end = ERR_GET_LIB(err) == ERR_LIB_PEM &&
+                         ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+  if (count == 0 || (err != 0 && !clean_end)) {
+    const std::string detail = OpenSslError();
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " file ", path,
+                     count == 0 ? ": holds no PEM certificate"
+                                : ": holds a certificate that cannot be parsed",
+                     detail));
+  }
+  ERR_clear_error();
+  return first;
+}
+
+absl::Status CheckValidity(const std::string& what, const std::string& path,
+                           X509* cert) {
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " file ", path, ": the certificate has expired"));
+  }
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " file ", path, ": the certificate is not valid yet"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
+                                      const std::string& cert_path,
+                                      const std::string& key_path) {
+  TlsFiles files;
+  absl::StatusOr<std::string> ca = ReadSmallFile("CA", ca_path);
+  if (!ca.ok()) return ca.status();
+  absl::StatusOr<std::string> cert = ReadSmallFile("certificate", cert_path);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadSmallFile("key", key_path);
+  if (!key.ok()) return key.status();
+
+  ERR_clear_error();
+  absl::StatusOr<X509Ptr> ca_cert = ParseCertificates("CA", ca_path, *ca);
+  if (!ca_cert.ok()) return ca_cert.status();
+  absl::Status valid = CheckValidity("CA", ca_path, ca_cert->get());
+  if (!valid.ok()) return valid;
+
+  absl::StatusOr<X509Ptr> leaf =
+      ParseCertificates("certificate", cert_path, *cert);
+  if (!leaf.ok()) return leaf.status();
+  valid = CheckValidity("certificate", cert_path, leaf->get());
+  if (!valid.ok()) return valid;
+
+  BioPtr key_bio = MemBio(*key);
+  KeyPtr pkey(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
+                                      const_cast<char*>("")),
+              EVP_PKEY_free);
+  if (pkey == nullptr) {
+    const std::string detail = OpenSslError();
+    return absl::InvalidArgumentError(
+        absl::StrCat("key file ", key_path,
+                     ": holds no unencrypted PEM private key", detail));
+  }
+  if (X509_check_private_key(leaf->get(), pkey.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key file ", key_path, " does not match certificate ", cert_path));
+  }
+  files.ca_pem = *std::move(ca);
+  files.cert_pem = *std::move(cert);
+  files.key_pem = *std::move(key);
+  return files;
+}
+
+}  // namespace cmdctl

@@ -1,0 +1,30 @@
+// Loading and checking the PEM files of a mutual TLS endpoint before they are
+// handed to gRPC (which would only log a vague error at the first handshake).
+// Used by cmdctld and by the cmdctl client.
+#ifndef CMDCTL_RPC_TLS_FILES_H_
+#define CMDCTL_RPC_TLS_FILES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace cmdctl {
+
+struct TlsFiles {
+  std::string ca_pem;    // one or more CA certificates
+  std::string cert_pem;  // this endpoint's certificate (chain)
+  std::string key_pem;   // its private key
+};
+
+// Reads and checks the three files. Every error names the file and the
+// problem: cannot be read (NOT_FOUND / PERMISSION_DENIED / ...), empty, not
+// PEM of the right kind, the key does not match the certificate, the
+// certificate is expired or not yet valid (FAILED_PRECONDITION or
+// INVALID_ARGUMENT).
+absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
+                                      const std::string& cert_path,
+                                      const std::string& key_path);
+
+}  // namespace cmdctl
+
+#endif  // CMDCTL_RPC_TLS_FILES_H_
