@@ -1,0 +1,131 @@
+// JobRegistry: jobs scoped by owner; another owner's job is NOT_FOUND exactly
+// like an id that never existed.
+#include "domain/job_registry.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cmdctl {
+namespace {
+
+std::shared_ptr<Job> MakeJob(const std::string& id, const std::string& owner) {
+  ProcessSpec spec;
+  spec.job_id = id;
+  spec.program = "true";
+  spec.run_as = owner;
+  return std::make_shared<Job>(id, owner, spec, absl::UnixEpoch());
+}
+
+std::vector<std::string> Ids(const std::vector<std::shared_ptr<Job>>& jobs) {
+  std::vector<std::string> ids;
+  for (const auto& j : jobs) ids.push_back(j->id());
+  return ids;
+}
+
+TEST(JobRegistryTest, OwnerFindsItsJob) {
+  JobRegistry registry;
+  auto job = MakeJob("id-1", "alice");
+  ASSERT_TRUE(registry.Add(job).ok());
+  absl::StatusOr<std::shared_ptr<Job>> found = registry.Find("alice", "id-1");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->get(), job.get());
+}
+
+TEST(JobRegistryTest, UnknownIdIsNotFound) {
+  JobRegistry registry;
+  EXPECT_EQ(registry.Find("alice", "nope").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(JobRegistryTest, AnotherOwnersJobIsNotFoundExactlyLikeAnUnknownId) {
+  JobRegistry with_job;
+  ASSERT_TRUE(with_job.Add(MakeJob("id-1", "alice")).ok());
+  JobRegistry without_job;
+  ASSERT_TRUE(without_job.Add(MakeJob("id-2", "alice")).ok());
+
+  const absl::Status others = with_job.Find("bob", "id-1").status();
+  const absl::Status unknown = without_job.Find("bob", "id-1").status();
+  EXPECT_EQ(others.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(others, unknown);  // code and message: nothing tells them apart
+  EXPECT_EQ(others.message().find("alice"), absl::string_view::npos);
+}
+
+TEST(JobRegistryTest, EmptyOwnerFindsNothing) {
+  JobRegistry registry;
+  ASSERT_TRUE(registry.Add(MakeJob("id-1", "alice")).ok());
+  EXPECT_EQ(registry.Find("", "id-1").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(JobRegistryTest, ListByOwnerIsOldestFirstAndOnlyThatOwners) {
+  JobRegistry registry;
+  // Ids chosen so that hash or lexical order differs from insertion order.
+  ASSERT_TRUE(registry.Add(MakeJob("zz", "alice")).ok());
+  ASSERT_TRUE(registry.Add(MakeJob("mm", "bob")).ok());
+  ASSERT_TRUE(registry.Add(MakeJob("aa", "alice")).ok());
+  ASSERT_TRUE(registry.Add(MakeJob("kk", "alice")).ok());
+  EXPECT_THAT(Ids(registry.ListByOwner("alice")),
+              ::testing::ElementsAre("zz", "aa", "kk"));
+  EXPECT_THAT(Ids(registry.ListByOwner("bob")), ::testing::ElementsAre("mm"));
+  EXPECT_TRUE(registry.ListByOwner("carol").empty());
+}
+
+TEST(JobRegistryTest, TakenIdIsAlreadyExistsAndKeepsTheFirstJob) {
+  JobRegistry registry;
+  auto first = MakeJob("id-1", "alice");
+  ASSERT_TRUE(registry.Add(first).ok());
+  EXPECT_EQ(registry.Add(MakeJob("id-1", "bob")).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry.Find("alice", "id-1").value().get(), first.get());
+  EXPECT_EQ(registry.Find("bob", "id-1").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(registry.ListByOwner("bob").empty());
+  EXPECT_EQ(registry.All().size(), 1u);
+}
+
+TEST(JobRegistryTest, AllListsEveryOwnersJobs) {
+  JobRegistry registry;
+  ASSERT_TRUE(registry.Add(MakeJob("a", "alice")).ok());
+  ASSERT_TRUE(registry.Add(MakeJob("b", "bob")).ok());
+  EXPECT_THAT(Ids(registry.All()), ::testing::UnorderedElementsAre("a", "b"));
+}
+
+TEST(JobRegistryTest, ConcurrentAddsAndLookupsSeeConsistentState) {
+  JobRegistry registry;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&registry, t] {
+      const std::string owner = absl::StrCat("owner", t);
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = absl::StrCat(t, "-", i);
+        ASSERT_TRUE(registry.Add(MakeJob(id, owner)).ok());
+        ASSERT_TRUE(registry.Find(owner, id).ok());
+        // Another thread's owner never sees it.
+        ASSERT_FALSE(
+            registry.Find(absl::StrCat("owner", (t + 1) % kThreads), id).ok());
+        registry.ListByOwner(owner);
+        registry.All();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(registry.All().size(), size_t{kThreads * kPerThread});
+  for (int t = 0; t < kThreads; ++t) {
+    auto jobs = registry.ListByOwner(absl::StrCat("owner", t));
+    ASSERT_EQ(jobs.size(), size_t{kPerThread});
+    for (int i = 0; i < kPerThread; ++i) {
+      EXPECT_EQ(jobs[i]->id(), absl::StrCat(t, "-", i));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cmdctl
