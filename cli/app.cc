@@ -1,0 +1,431 @@
+#include "cli/app.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/connection.h"
+#include "cli/duration.h"
+#include "cli/exit_codes.h"
+#include "gflags/gflags.h"
+#include "grpc/support/log.h"
+#include "rpc/tls_policy.h"
+
+// Global flags (before the command).
+DEFINE_string(server, "",
+              "cmdctld address HOST:PORT (default: $CMDCTL_SERVER, else "
+              "localhost:9090)");
+DEFINE_string(cert, "",
+              "client certificate, PEM (default: $CMDCTL_CERT, else "
+              "~/.config/cmdctl/client.pem)");
+DEFINE_string(key, "",
+              "client private key, PEM (default: $CMDCTL_KEY, else "
+              "~/.config/cmdctl/client.key)");
+DEFINE_string(ca, "",
+              "CA certificate that signed the server's, PEM (default: "
+              "$CMDCTL_CA, else ~/.config/cmdctl/ca.pem)");
+
+// Command flags.
+DEFINE_string(as, "",
+              "unix user to run as, one of your certificate's principals "
+              "(default: its first)");
+DEFINE_bool(wait, false,
+            "stream the output instead of printing the id, and exit with the "
+            "job's exit status (128+N for signal N), like ssh");
+DEFINE_string(workdir, "",
+              "working directory of the job (default: the run-as user's home)");
+DEFINE_string(env, "",
+              "KEY=VALUE added to the job's clean environment; repeat it for "
+              "more variables");
+DEFINE_bool(follow, true,
+            "follow a running job until it ends; --follow=false prints what "
+            "is stored now and returns");
+DEFINE_string(output, "text",
+              "text, or json: the canonical proto3 JSON mapping, as grpcurl "
+              "prints it (default values included)");
+DEFINE_string(grace, "5s",
+              "time between SIGTERM and SIGKILL, e.g. 500ms, 5s, 1m30s");
+
+namespace cmdctl::cli {
+namespace {
+
+struct CommandInfo {
+  const char* name;
+  const char* summary;
+  const char* usage;  // without "cmdctl "
+  std::vector<const char*> flags;
+  ScanMode mode;
+  int min_arguments;
+  int max_arguments;
+  const char* missing_arguments;
+  const char* details;  // description and examples
+};
+
+const std::vector<const char*>& GlobalFlagNames() {
+  static const auto* names =
+      new std::vector<const char*>{"server", "cert", "key", "ca"};
+  return *names;
+}
+
+const std::vector<CommandInfo>& Commands() {
+  static const auto* commands = new std::vector<CommandInfo>{
+      {"run",
+       "start a program as a job; print its id (or --wait for it)",
+       "run [--as=LOGIN] [--wait] [--workdir=DIR] [--env=KEY=VALUE]... "
+       "PROGRAM [ARGS...]",
+       {"as", "wait", "workdir", "env"},
+       ScanMode::kStopAtFirstArgument,
+       1,
+       -1,
+       "missing PROGRAM",
+       "Starts PROGRAM with ARGS as a job on the server's host and prints the\n"
+       "job id alone on a line. PROGRAM without a '/' is looked up in\n"
+       "PATH=/usr/local/bin:/usr/bin:/bin. Flags of run go before PROGRAM;\n"
+       "everything after PROGRAM is passed to it untouched (use `--` before\n"
+       "a PROGRAM that starts with '-'). The job runs with a clean\n"
+       "environment (HOME, USER, LOGNAME, SHELL, PATH, plus --env), stdin\n"
+       "from /dev/null, in the run-as user's home unless --workdir.\n"
+       "\n"
+       "With --wait, cmdctl streams the job's stdout to stdout and its stderr\n"
+       "to stderr and exits with the job's exit status (128+N when signal N\n"
+       "ended it). Ctrl-C detaches and leaves the job running.\n"
+       "\n"
+       "Examples:\n"
+       "  cmdctl run ls -la\n"
+       "  cmdctl run sh -c 'echo hi; echo oops >&2'\n"
+       "  cmdctl run --wait make -C /srv/app test; echo \"exit $?\"\n"
+       "  cmdctl run --as=deploy --workdir=/srv/app --env=MODE=prod "
+       "./deploy.sh\n"
+       "  cmdctl run -- -weird-program-name\n"},
+      {"get-output",
+       "print a job's stdout and stderr, following it",
+       "get-output [--follow=false] ID",
+       {"follow"},
+       ScanMode::kInterspersed,
+       1,
+       1,
+       "missing job ID",
+       "Writes the job's stdout to stdout and its stderr to stderr, byte for\n"
+       "byte, from the first byte. Follows a running job until it ends;\n"
+       "--follow=false prints what is stored now and returns.\n"
+       "\n"
+       "Examples:\n"
+       "  cmdctl get-output 3f2a9c1e-...\n"
+       "  cmdctl get-output --follow=false 3f2a9c1e-... > out.txt 2> "
+       "err.txt\n"},
+      {"get-status",
+       "show a job's state, exit code or signal, and times",
+       "get-status [--output=text|json] ID",
+       {"output"},
+       ScanMode::kInterspersed,
+       1,
+       1,
+       "missing job ID",
+       "Shows the job's command, state in words (running, exited with code N,\n"
+       "killed by signal, stopped), run-as user, pid, start time and\n"
+       "duration. --output=json prints the ProcessStatus message in the\n"
+       "canonical proto3 JSON mapping (field names like exitCode, state as\n"
+       "\"JOB_STATE_EXITED\", times in RFC 3339).\n"
+       "\n"
+       "Examples:\n"
+       "  cmdctl get-status 3f2a9c1e-...\n"
+       "  cmdctl get-status --output=json 3f2a9c1e-... | jq -r .state\n"},
+      {"stop",
+       "stop a job: SIGTERM to its whole tree, SIGKILL after --grace",
+       "stop [--grace=DURATION] ID",
+       {"grace"},
+       ScanMode::kInterspersed,
+       1,
+       1,
+       "missing job ID",
+       "Sends SIGTERM to every process of the job, then SIGKILL to whatever\n"
+       "is left when the grace period has passed, and returns once no process\n"
+       "of the job remains, printing how it ended. Stopping an ended job\n"
+       "prints how it ended.\n"
+       "\n"
+       "Examples:\n"
+       "  cmdctl stop 3f2a9c1e-...\n"
+       "  cmdctl stop --grace=500ms 3f2a9c1e-...\n"
+       "  cmdctl stop 3f2a9c1e-... --grace=1m30s\n"},
+      {"list",
+       "list your jobs",
+       "list [--output=text|json]",
+       {"output"},
+       ScanMode::kInterspersed,
+       0,
+       0,
+       "",
+       "Lists the jobs your identity started, oldest first, in columns ID,\n"
+       "STATE, EXIT/SIGNAL, STARTED, COMMAND; --output=json prints the\n"
+       "ListProcessesResponse message as proto3 JSON.\n"
+       "\n"
+       "Examples:\n"
+       "  cmdctl list\n"
+       "  cmdctl list --output=json | jq -r '.processes[].jobId'\n"},
+  };
+  return *commands;
+}
+
+const CommandInfo* FindCommand(const std::string& name) {
+  for (const CommandInfo& c : Commands()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+gflags::CommandLineFlagInfo FlagInfo(const char* name) {
+  gflags::CommandLineFlagInfo info;
+  gflags::GetCommandLineFlagInfo(name, &info);
+  return info;
+}
+
+FlagTable TableOf(const std::vector<const char*>& names) {
+  FlagTable table;
+  for (const char* name : names) table[name] = FlagInfo(name).type == "bool";
+  return table;
+}
+
+std::map<std::string, CommandSyntax> Syntaxes() {
+  std::map<std::string, CommandSyntax> syntaxes;
+  for (const CommandInfo& c : Commands()) {
+    syntaxes[c.name] = CommandSyntax{TableOf(c.flags),    c.mode,
+                                     c.min_arguments,     c.max_arguments,
+                                     c.missing_arguments, c.usage};
+  }
+  return syntaxes;
+}
+
+// What a flag's value is, for the help text.
+std::string Placeholder(const std::string& name) {
+  static const auto* names = new std::map<std::string, std::string>{
+      {"server", "HOST:PORT"}, {"cert", "FILE"},        {"key", "FILE"},
+      {"ca", "FILE"},          {"as", "LOGIN"},         {"workdir", "DIR"},
+      {"env", "KEY=VALUE"},    {"output", "text|json"}, {"grace", "DURATION"}};
+  auto it = names->find(name);
+  return it == names->end() ? "VALUE" : it->second;
+}
+
+std::string FlagHelp(const std::vector<const char*>& names) {
+  std::string out;
+  for (const char* name : names) {
+    gflags::CommandLineFlagInfo info = FlagInfo(name);
+    std::string spelled =
+        info.type == "bool" ? absl::StrCat("--[no]", name)
+                            : absl::StrCat("--", name, "=", Placeholder(name));
+    std::string line = absl::StrCat("  ", spelled);
+    line += line.size() < 22 ? std::string(22 - line.size(), ' ') : "  ";
+    absl::StrAppend(&out, line, info.description);
+    if (info.type == "bool" || !info.default_value.empty()) {
+      absl::StrAppend(&out, " [default: ", info.default_value, "]");
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string ToolHelp() {
+  std::string out =
+      "cmdctl: run processes on a host through cmdctld, stop them, see their\n"
+      "status, and stream their output (gRPC over mutual TLS 1.3).\n"
+      "\n"
+      "Usage: cmdctl [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS...]\n"
+      "\n"
+      "Commands:\n";
+  for (const CommandInfo& c : Commands()) {
+    std::string name = absl::StrCat("  ", c.name);
+    absl::StrAppend(&out, name, std::string(14 - name.size(), ' '), c.summary,
+                    "\n");
+  }
+  absl::StrAppend(
+      &out, "\nGlobal flags (before COMMAND):\n", FlagHelp(GlobalFlagNames()),
+      "\n"
+      "Exit status: 0 success; 1 an error from the server or reaching it (one\n"
+      "line on stderr); 2 a usage error. `run --wait` exits with the job's\n"
+      "status instead (128+N when signal N ended it).\n"
+      "\n"
+      "Examples:\n"
+      "  cmdctl run ls -la\n"
+      "  id=$(cmdctl run sh -c 'for i in 1 2 3; do echo $i; sleep 1; done')\n"
+      "  cmdctl get-output \"$id\"\n"
+      "  cmdctl run --wait sh -c 'exit 3'; echo $?      # 3\n"
+      "  cmdctl --server=db1.example.com:9090 list\n"
+      "  CMDCTL_SERVER=db1.example.com:9090 cmdctl get-status \"$id\"\n"
+      "\n"
+      "Run 'cmdctl COMMAND --help' for a command's flags and examples.\n");
+  return out;
+}
+
+std::string CommandHelp(const CommandInfo& c) {
+  return absl::StrCat("Usage: cmdctl [GLOBAL FLAGS] ", c.usage, "\n\n",
+                      c.details, c.flags.empty() ? "" : "\nFlags:\n",
+                      FlagHelp(c.flags),
+                      "\nGlobal flags: see 'cmdctl --help'.\n");
+}
+
+int UsageError(const std::string& message) {
+  std::string text = absl::StrCat("cmdctl: ", message, "\n");
+  if (!absl::StrContains(message, "usage: ")) {
+    absl::StrAppend(&text, "Run 'cmdctl --help' for usage.\n");
+  }
+  WriteAll(STDERR_FILENO, text);
+  return kExitUsage;
+}
+
+// Applies the flags through gflags (which checks the values), collecting
+// the repeatable --env ourselves.
+absl::Status ApplyFlags(const std::vector<FlagArg>& flags,
+                        std::map<std::string, std::string>* env) {
+  for (const FlagArg& flag : flags) {
+    if (flag.name == "env") {
+      const size_t eq = flag.value.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--env wants KEY=VALUE, got '", flag.value, "'"));
+      }
+      (*env)[flag.value.substr(0, eq)] = flag.value.substr(eq + 1);
+    }
+    if (gflags::SetCommandLineOption(flag.name.c_str(), flag.value.c_str())
+            .empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid value '", flag.value, "' for --", flag.name));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> ExplicitFlag(const char* name) {
+  gflags::CommandLineFlagInfo info = FlagInfo(name);
+  if (info.is_default) return std::nullopt;
+  return info.current_value;
+}
+
+std::optional<std::string> GetEnv(const std::string& name) {
+  const char* value = getenv(name.c_str());
+  if (value != nullptr) return std::string(value);
+  if (name == "HOME") {
+    // No HOME (e.g. under some service managers): ask the password database.
+    struct passwd pw;
+    struct passwd* result = nullptr;
+    char buf[4096];
+    if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &result) == 0 &&
+        result != nullptr && result->pw_dir != nullptr) {
+      return std::string(result->pw_dir);
+    }
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text) {
+  if (text == "text") return OutputFormat::kText;
+  if (text == "json") return OutputFormat::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--output must be text or json, got '", text, "'"));
+}
+
+void SilenceGrpcLogs() {
+  // gRPC logs connection errors on stderr itself; we report them once, in
+  // our own words. GRPC_VERBOSITY=debug (or any value) brings them back.
+  if (getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
+}
+
+int Dispatch(const Invocation& inv,
+             const std::map<std::string, std::string>& env, Session& session) {
+  const std::string& command = inv.command;
+  if (command == "run") {
+    RunOptions options;
+    options.program = inv.arguments[0];
+    options.args.assign(inv.arguments.begin() + 1, inv.arguments.end());
+    options.run_as = FLAGS_as;
+    options.working_dir = FLAGS_workdir;
+    options.env = env;
+    options.wait = FLAGS_wait;
+    return RunJob(session, options);
+  }
+  if (command == "get-output") {
+    return GetOutput(session, inv.arguments[0], FLAGS_follow);
+  }
+  if (command == "get-status" || command == "list") {
+    absl::StatusOr<OutputFormat> format = ParseOutputFormat(FLAGS_output);
+    // Checked before connecting; see Main.
+    if (command == "list") return ListJobs(session, *format);
+    return GetStatus(session, inv.arguments[0], *format);
+  }
+  // stop
+  std::optional<absl::Duration> grace;
+  if (!FlagInfo("grace").is_default) grace = *ParseGracePeriod(FLAGS_grace);
+  return StopJob(session, inv.arguments[0], grace);
+}
+
+// Checks what can be checked before connecting.
+absl::Status ValidateCommandFlags(const Invocation& inv) {
+  if (inv.command == "get-status" || inv.command == "list") {
+    return ParseOutputFormat(FLAGS_output).status();
+  }
+  if (inv.command == "stop") return ParseGracePeriod(FLAGS_grace).status();
+  if (inv.command == "run" && inv.arguments[0].empty()) {
+    return absl::InvalidArgumentError("PROGRAM must not be empty");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int Main(const std::vector<std::string>& argv) {
+  SilenceGrpcLogs();
+  absl::StatusOr<Invocation> inv =
+      SplitCommandLine(argv, TableOf(GlobalFlagNames()), Syntaxes());
+  if (!inv.ok()) return UsageError(std::string(inv.status().message()));
+  if (inv->help) {
+    const CommandInfo* command = FindCommand(inv->command);
+    WriteAll(STDOUT_FILENO,
+             command == nullptr ? ToolHelp() : CommandHelp(*command));
+    return kExitOk;
+  }
+  std::map<std::string, std::string> env;
+  absl::Status applied = ApplyFlags(inv->global_flags, &env);
+  if (applied.ok()) applied = ApplyFlags(inv->command_flags, &env);
+  if (applied.ok()) applied = ValidateCommandFlags(*inv);
+  if (!applied.ok()) return UsageError(std::string(applied.message()));
+
+  absl::StatusOr<ConnectionConfig> config = ResolveConnectionConfig(
+      GlobalFlagValues{ExplicitFlag("server"), ExplicitFlag("cert"),
+                       ExplicitFlag("key"), ExplicitFlag("ca")},
+      &GetEnv);
+  if (!config.ok()) return UsageError(std::string(config.status().message()));
+  absl::Status tls = EnforceTls13Policy();
+  if (!tls.ok()) {
+    WriteAll(STDERR_FILENO, absl::StrCat("cmdctl: ", tls.message(), "\n"));
+    return kExitServerError;
+  }
+  absl::StatusOr<grpc::SslCredentialsOptions> credentials =
+      LoadCredentials(*config);
+  if (!credentials.ok()) {
+    return UsageError(std::string(credentials.status().message()));
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      MakeChannel(config->server.value, *credentials);
+  grpc::Status connected = Connect(channel, kConnectTimeout);
+  if (!connected.ok()) {
+    Failure failure =
+        FailureFromRpc(connected, CallContext{config->server.value, "", ""});
+    WriteAll(STDERR_FILENO, failure.message + "\n");
+    return failure.exit_code;
+  }
+  Session session{config->server.value,
+                  cmdctl::v1::ProcessService::NewStub(channel)};
+  return Dispatch(*inv, env, session);
+}
+
+}  // namespace cmdctl::cli

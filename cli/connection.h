@@ -1,0 +1,32 @@
+// The channel to cmdctld: mutual TLS (TLS 1.3 only, see rpc/tls_policy.h),
+// and a bounded wait for the connection so that an unreachable server fails
+// within seconds, naming the address.
+#ifndef CMDCTL_CLI_CONNECTION_H_
+#define CMDCTL_CLI_CONNECTION_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/status.h"
+
+namespace cmdctl::cli {
+
+// How long cmdctl waits for the connection (TCP + TLS) before giving up.
+inline constexpr absl::Duration kConnectTimeout = absl::Seconds(5);
+
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& server, const grpc::SslCredentialsOptions& credentials);
+
+// Establishes the connection, waiting at most `timeout`, with one cheap call
+// (the standard health check). OK once the server has answered anything;
+// otherwise the failed call's status (UNAVAILABLE with gRPC's reason, such
+// as "Connection refused" or an SSL error, or DEADLINE_EXCEEDED).
+grpc::Status Connect(const std::shared_ptr<grpc::Channel>& channel,
+                     absl::Duration timeout);
+
+}  // namespace cmdctl::cli
+
+#endif  // CMDCTL_CLI_CONNECTION_H_

@@ -1,0 +1,9 @@
+// cmdctl: the command-line client of cmdctld. See cli/app.h.
+#include <string>
+#include <vector>
+
+#include "cli/app.h"
+
+int main(int argc, char** argv) {
+  return cmdctl::cli::Main(std::vector<std::string>(argv, argv + argc));
+}
