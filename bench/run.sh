@@ -151,28 +151,40 @@ if ls -A "$home" | grep -q '^\.'; then
   log "warning: $home has dotfiles ($(ls -A "$home" | tr '\n' ' ')): they slow ssh"
 fi
 
-# --- Throwaway PKI (EC P-256), the layout SPEC §4 asks for.
+# --- Throwaway PKI: the project's development PKI tool when present (the
+# layout SPEC §4 asks for), else the same with plain openssl.
 pki=$tmp/pki
 mkdir -m 0700 "$pki"
-(
-  cd "$pki"
-  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 \
-    -subj /CN=cmdctl-bench-ca 2>/dev/null
-  sign() {  # sign NAME SUBJECT EXTENSIONS
-    openssl req "${ec[@]}" -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
-    printf '%s\n' "$3" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
-      -days 2 -out "$1.pem" -extfile "$1.ext" 2>/dev/null
-  }
-  sign server /CN=localhost \
-    "subjectAltName=DNS:localhost,IP:127.0.0.1
+if [ -x "$root/ci/dev-pki.sh" ]; then
+  export CMDCTL_PKI_DAYS=2
+  "$root/ci/dev-pki.sh" ca "$pki" >/dev/null
+  "$root/ci/dev-pki.sh" server "$pki" >/dev/null
+  "$root/ci/dev-pki.sh" client "$pki" "$pki/client" bench "$bench_user" >/dev/null
+  mv "$pki/client/client.pem" "$pki/client/client.key" "$pki/"
+else
+  (
+    cd "$pki"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 \
+      -subj /CN=cmdctl-bench-ca 2>/dev/null
+    sign() {  # sign NAME SUBJECT EXTENSIONS
+      openssl req "${ec[@]}" -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+      printf '%s\n' "$3" >"$1.ext"
+      openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -days 2 -out "$1.pem" -extfile "$1.ext" 2>/dev/null
+    }
+    sign server /CN=localhost \
+      "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
-  sign client /CN=bench \
-    "subjectAltName=URI:principal:$bench_user
+    sign client /CN=bench \
+      "subjectAltName=URI:principal:$bench_user
 extendedKeyUsage=clientAuth"
-  chmod 0600 ./*.key
-)
+    chmod 0600 ./*.key
+  )
+fi
+for f in ca.pem server.pem server.key client.pem client.key; do
+  [ -s "$pki/$f" ] || { log "PKI: $pki/$f missing"; exit 1; }
+done
 
 # --- Helpers the job user runs.
 mkdir -m 0755 "$tmp/bin" "$tmp/gate"
