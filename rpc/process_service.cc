@@ -288,6 +288,15 @@ size_t ProcessServiceImpl::OpenStreams() const {
   return streams_.size();
 }
 
+bool ProcessServiceImpl::AwaitOpenStreamsAtMost(size_t n,
+                                                absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto at_most_n = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return streams_.size() <= n;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&at_most_n), timeout);
+}
+
 void ProcessServiceImpl::BeginShutdown() {
   absl::MutexLock lock(&mu_);
   shutting_down_ = true;

@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cmdctl/v1/cmdctl.grpc.pb.h"
 #include "domain/authorization.h"
 #include "domain/job_manager.h"
@@ -73,6 +74,10 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
 
   // Output streams open now (tests, metrics).
   size_t OpenStreams() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits (on a condition, no polling) until at most `n` output streams
+  // are open; false if that did not happen within `timeout`.
+  bool AwaitOpenStreamsAtMost(size_t n, absl::Duration timeout) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   friend class OutputReactor;
