@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -30,6 +31,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,23 @@ namespace cmdctl {
 namespace {
 
 constexpr int kSock = kLauncherSocketFd;
+
+// glibc's posix_spawn leaves its two internal signals (32 and 33, which
+// sigfillset() omits and sigaction() refuses) ignored in the child, and an
+// ignored signal stays ignored across execve. Reset every disposition with
+// the raw system call so the job starts with all of them at default.
+void ResetAllSignalDispositions() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } action = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    syscall(SYS_rt_sigaction, sig, &action, nullptr, sizeof(action.mask));
+  }
+}
 
 // What to undo if the launch fails after the output files exist.
 struct Created {
@@ -289,6 +308,7 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
 }
 
 int Main() {
+  ResetAllSignalDispositions();
   std::vector<int> fds;
   LaunchRequest request = ReadRequest(fds);
   size_t next_fd = 0;

@@ -1,0 +1,883 @@
+// LinuxProcessHost with real processes, real users, real cgroups. Runs as
+// root (like CI); makes its own users cmdctl-it-*.
+#include "os_adapter/linux_process_host.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "integration_tests/common/test_users.h"
+#include "os_adapter/random_id.h"
+
+namespace cmdctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAreArray;
+namespace fs = std::filesystem;
+
+constexpr absl::Duration kTimeout = absl::Seconds(60);
+
+// Records what the host reports about one job.
+class TestObserver : public ProcessObserver {
+ public:
+  void OnOutput() override {
+    absl::MutexLock l(&mu_);
+    EXPECT_FALSE(exit_.has_value()) << "OnOutput after OnExit";
+    ++outputs_;
+  }
+  void OnExit(const ExitInfo& exit, absl::Time at) override {
+    absl::MutexLock l(&mu_);
+    EXPECT_FALSE(exit_.has_value()) << "OnExit twice";
+    exit_ = exit;
+  }
+
+  std::optional<ExitInfo> WaitForExit(absl::Duration timeout = kTimeout) {
+    absl::MutexLock l(&mu_);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::optional<ExitInfo>* e) { return e->has_value(); }, &exit_),
+        timeout);
+    return exit_;
+  }
+  bool ended() {
+    absl::MutexLock l(&mu_);
+    return exit_.has_value();
+  }
+  // Waits until OnOutput was called more than `seen` times or the job ended.
+  int WaitForOutputAfter(int seen, absl::Duration timeout) {
+    absl::MutexLock l(&mu_);
+    auto more = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return outputs_ > seen || exit_.has_value();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&more), timeout);
+    return outputs_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int outputs_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<ExitInfo> exit_ ABSL_GUARDED_BY(mu_);
+};
+
+std::string ReadAll(ProcessHost& host, const std::string& id,
+                    OutputStream stream) {
+  std::string out;
+  while (true) {
+    absl::StatusOr<std::string> chunk =
+        host.ReadOutput(id, stream, static_cast<int64_t>(out.size()), 4096);
+    EXPECT_TRUE(chunk.ok()) << chunk.status();
+    if (!chunk.ok() || chunk->empty()) return out;
+    out += *chunk;
+  }
+}
+
+// Waits, driven by OnOutput, until the job's stdout contains `needle`.
+bool WaitForStdout(ProcessHost& host, TestObserver& observer,
+                   const std::string& id, const std::string& needle) {
+  const absl::Time deadline = absl::Now() + kTimeout;
+  int seen = 0;
+  while (absl::Now() < deadline) {
+    if (absl::StrContains(ReadAll(host, id, OutputStream::kStdout), needle)) {
+      return true;
+    }
+    if (observer.ended()) {
+      return absl::StrContains(ReadAll(host, id, OutputStream::kStdout),
+                               needle);
+    }
+    seen = observer.WaitForOutputAfter(seen, deadline - absl::Now());
+  }
+  return false;
+}
+
+bool ExitedWith(const std::optional<ExitInfo>& e, int code) {
+  return e && !e->signaled && e->exit_code == code;
+}
+bool SignaledWith(const std::optional<ExitInfo>& e, int sig) {
+  return e && e->signaled && e->signal == sig;
+}
+std::string Describe(const std::optional<ExitInfo>& e) {
+  if (!e) return "no exit";
+  return e->signaled ? absl::StrCat("signal ", e->signal)
+                     : absl::StrCat("exit ", e->exit_code);
+}
+
+// True when some process has `needle` in its command line.
+bool AnyProcessMentions(const std::string& needle) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+    if (absl::StrContains(cmdline, needle)) return true;
+  }
+  return false;
+}
+
+// Zombie children of this process.
+int CountZombieChildren() {
+  int zombies = 0;
+  const std::string self = std::to_string(getpid());
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+    if (f.size() > 1 && f[0] == "Z" && f[1] == self) ++zombies;
+  }
+  return zombies;
+}
+
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+// True once the process behind `pidfd` has ended.
+bool PidfdEnded(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1;
+}
+
+std::map<std::string, std::string> StatusFields(const std::string& status) {
+  std::map<std::string, std::string> fields;
+  for (absl::string_view line : absl::StrSplit(status, '\n')) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    std::string value(
+        absl::StripLeadingAsciiWhitespace(line.substr(colon + 1)));
+    fields[std::string(line.substr(0, colon))] = value;
+  }
+  return fields;
+}
+
+class LinuxProcessHostTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(geteuid(), 0u) << "the integration tests run as root";
+    absl::StatusOr<testing::TestUser> alice =
+        testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+    ASSERT_TRUE(alice.ok()) << alice.status();
+    alice_ = new testing::TestUser(*alice);
+    absl::StatusOr<gid_t> team = testing::EnsureTestGroup("cmdctl-it-team");
+    ASSERT_TRUE(team.ok());
+    team_gid_ = *team;
+    // The server holds a supplementary group of its own: it must not leak.
+    absl::StatusOr<gid_t> server_group =
+        testing::EnsureTestGroup("cmdctl-it-server");
+    ASSERT_TRUE(server_group.ok());
+    server_gid_ = *server_group;
+    const gid_t groups[] = {0, server_gid_};
+    ASSERT_EQ(setgroups(2, groups), 0);
+  }
+
+  void SetUp() override {
+    if (::testing::Test::HasFatalFailure()) return;
+    LinuxProcessHostOptions options;
+    options.launcher_path = CMDCTL_LAUNCHER_PATH;
+    options.reap_orphans = true;
+    absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
+        LinuxProcessHost::Create(options);
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = *std::move(host);
+  }
+
+  ProcessSpec Spec(const std::string& program,
+                   std::vector<std::string> args = {},
+                   const std::string& user = "cmdctl-it-alice") {
+    ProcessSpec spec;
+    spec.job_id = NewJobId();
+    spec.program = program;
+    spec.args = std::move(args);
+    spec.run_as = user;
+    return spec;
+  }
+
+  struct Result {
+    std::string id;
+    std::optional<ExitInfo> exit;
+    std::string out;
+    std::string err;
+  };
+
+  Result RunToEnd(const ProcessSpec& spec) {
+    auto observer = std::make_shared<TestObserver>();
+    absl::StatusOr<StartedProcess> started = host_->Start(spec, observer);
+    EXPECT_TRUE(started.ok()) << started.status();
+    Result r;
+    r.id = spec.job_id;
+    if (!started.ok()) return r;
+    r.exit = observer->WaitForExit();
+    r.out = ReadAll(*host_, spec.job_id, OutputStream::kStdout);
+    r.err = ReadAll(*host_, spec.job_id, OutputStream::kStderr);
+    return r;
+  }
+
+  std::string JobDir(const testing::TestUser& user, const std::string& id) {
+    return absl::StrCat(user.home, "/.local/state/cmdctl/jobs/", id);
+  }
+
+  std::string CgroupDir(const std::string& id) {
+    return host_->cgroup_parent().empty()
+               ? ""
+               : absl::StrCat(host_->cgroup_parent(), "/", id);
+  }
+
+  // Nothing of a failed start is left: no record, no cgroup, no output
+  // directory, no process.
+  void ExpectNothingLeft(const std::string& id, const testing::TestUser& user) {
+    EXPECT_EQ(host_->OutputSize(id, OutputStream::kStdout).status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(host_->Terminate(id).code(), absl::StatusCode::kNotFound);
+    if (!host_->cgroup_parent().empty()) {
+      EXPECT_FALSE(fs::exists(CgroupDir(id)));
+    }
+    EXPECT_FALSE(fs::exists(JobDir(user, id)));
+    EXPECT_FALSE(AnyProcessMentions(id));
+  }
+
+  static testing::TestUser* alice_;
+  static gid_t team_gid_;
+  static gid_t server_gid_;
+  std::unique_ptr<LinuxProcessHost> host_;
+};
+
+testing::TestUser* LinuxProcessHostTest::alice_ = nullptr;
+gid_t LinuxProcessHostTest::team_gid_ = 0;
+gid_t LinuxProcessHostTest::server_gid_ = 0;
+
+TEST_F(LinuxProcessHostTest, UsesCgroupsOnThisMachine) {
+  // The hybrid test machine has cgroup v2 at /sys/fs/cgroup/unified.
+  EXPECT_FALSE(host_->cgroup_parent().empty());
+}
+
+TEST_F(LinuxProcessHostTest, JobRunsAsTheUserWithItsOwnGroupsOnly) {
+  Result r = RunToEnd(Spec("cat", {"/proc/self/status"}));
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit) << r.err;
+  std::map<std::string, std::string> f = StatusFields(r.out);
+  const std::string uid = std::to_string(alice_->uid);
+  const std::string gid = std::to_string(alice_->gid);
+  EXPECT_EQ(f["Uid"], absl::StrCat(uid, "\t", uid, "\t", uid, "\t", uid));
+  EXPECT_EQ(f["Gid"], absl::StrCat(gid, "\t", gid, "\t", gid, "\t", gid));
+  std::vector<std::string> groups =
+      absl::StrSplit(f["Groups"], ' ', absl::SkipEmpty());
+  EXPECT_THAT(groups,
+              UnorderedElementsAreArray({gid, std::to_string(team_gid_)}));
+  EXPECT_EQ(f["NoNewPrivs"], "1");
+  EXPECT_EQ(f["CapEff"], "0000000000000000");
+  EXPECT_EQ(f["CapPrm"], "0000000000000000");
+  // Signal mask empty, no signal ignored.
+  EXPECT_EQ(f["SigBlk"], "0000000000000000");
+  EXPECT_EQ(f["SigIgn"], "0000000000000000");
+}
+
+TEST_F(LinuxProcessHostTest, JobIsInItsOwnSessionAndProcessGroup) {
+  Result r = RunToEnd(Spec("cat", {"/proc/self/stat"}));
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit);
+  const size_t close = r.out.rfind(')');
+  ASSERT_NE(close, std::string::npos);
+  std::vector<std::string> f = absl::StrSplit(r.out.substr(close + 2), ' ');
+  // Fields after the name: state ppid pgrp session ...
+  const std::string pid = r.out.substr(0, r.out.find(' '));
+  EXPECT_EQ(f[2], pid);
+  EXPECT_EQ(f[3], pid);
+}
+
+TEST_F(LinuxProcessHostTest, EnvironmentIsExactlyTheWhitelistPlusRequest) {
+  ProcessSpec spec = Spec("env");
+  spec.env = {{"FOO", "bar baz"}, {"SHELL", "/bin/bash"}, {"EMPTY", ""}};
+  // Something the server has in its own environment must not leak.
+  setenv("CMDCTL_IT_SERVER_SECRET", "leak", 1);
+  Result r = RunToEnd(spec);
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit) << r.err;
+  std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  EXPECT_THAT(lines, UnorderedElementsAreArray({
+                         absl::StrCat("HOME=", alice_->home),
+                         std::string("USER=cmdctl-it-alice"),
+                         std::string("LOGNAME=cmdctl-it-alice"),
+                         std::string("SHELL=/bin/bash"),
+                         std::string("PATH=/usr/local/bin:/usr/bin:/bin"),
+                         std::string("FOO=bar baz"),
+                         std::string("EMPTY="),
+                     }));
+}
+
+TEST_F(LinuxProcessHostTest, OnlyFdsZeroToTwoWhileManyJobsStartConcurrently) {
+  constexpr int kThreads = 8;
+  constexpr int kJobsPerThread = 8;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<Result>> results(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t, &results] {
+      for (int i = 0; i < kJobsPerThread; ++i) {
+        results[t].push_back(RunToEnd(Spec(CMDCTL_PROBE_PATH, {"fds"})));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& per_thread : results) {
+    for (const Result& r : per_thread) {
+      EXPECT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit) << r.err;
+      EXPECT_EQ(r.out, "0 1 2\n");
+    }
+  }
+}
+
+TEST_F(LinuxProcessHostTest, StdinIsDevNullAndStdoutStderrAreTheFiles) {
+  Result r = RunToEnd(
+      Spec("sh", {"-c", "readlink /proc/self/fd/0; cat; echo to-err >&2"}));
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit) << r.err;
+  EXPECT_EQ(r.out, "/dev/null\n");
+  EXPECT_EQ(r.err, "to-err\n");
+}
+
+TEST_F(LinuxProcessHostTest, WorkingDirDefaultsToHomeAndCanBeSet) {
+  Result home = RunToEnd(Spec("pwd"));
+  ASSERT_TRUE(ExitedWith(home.exit, 0)) << Describe(home.exit);
+  EXPECT_EQ(home.out, alice_->home + "\n");
+
+  ProcessSpec spec = Spec("pwd");
+  spec.working_dir = "/tmp";
+  Result tmp = RunToEnd(spec);
+  ASSERT_TRUE(ExitedWith(tmp.exit, 0)) << Describe(tmp.exit);
+  EXPECT_EQ(tmp.out, "/tmp\n");
+}
+
+TEST_F(LinuxProcessHostTest, ReportsExitCode) {
+  Result r = RunToEnd(Spec("sh", {"-c", "exit 7"}));
+  EXPECT_TRUE(ExitedWith(r.exit, 7)) << Describe(r.exit);
+}
+
+TEST_F(LinuxProcessHostTest, ReportsTheSignalThatEndedTheJob) {
+  Result r = RunToEnd(Spec("sh", {"-c", "kill -SEGV $$"}));
+  EXPECT_TRUE(SignaledWith(r.exit, SIGSEGV)) << Describe(r.exit);
+}
+
+TEST_F(LinuxProcessHostTest, MissingProgramIsNotFoundAndLeavesNothing) {
+  for (const std::string program :
+       {"cmdctl-it-no-such-program", "/nonexistent/program"}) {
+    ProcessSpec spec = Spec(program);
+    absl::StatusOr<StartedProcess> started =
+        host_->Start(spec, std::make_shared<TestObserver>());
+    EXPECT_EQ(started.status().code(), absl::StatusCode::kNotFound)
+        << started.status();
+    ExpectNothingLeft(spec.job_id, *alice_);
+  }
+}
+
+TEST_F(LinuxProcessHostTest, NonExecutableProgramIsFailedPrecondition) {
+  const std::string dir = "/tmp/cmdctl-it-nonexec";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms(0755));
+  const std::string file = dir + "/tool";
+  { std::ofstream(file) << "#!/bin/sh\necho hi\n"; }
+  fs::permissions(file, fs::perms(0644));
+  for (const std::string program : {file, dir}) {
+    ProcessSpec spec = Spec(program);
+    absl::StatusOr<StartedProcess> started =
+        host_->Start(spec, std::make_shared<TestObserver>());
+    EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition)
+        << program << ": " << started.status();
+    ExpectNothingLeft(spec.job_id, *alice_);
+  }
+}
+
+TEST_F(LinuxProcessHostTest, NonExecutableInPathBeatsNotFoundElsewhere) {
+  const std::string dir = "/tmp/cmdctl-it-nonexec-path";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms(0755));
+  { std::ofstream(dir + "/tool") << "#!/bin/sh\necho hi\n"; }
+  fs::permissions(dir + "/tool", fs::perms(0644));
+  ProcessSpec spec = Spec("tool");
+  spec.env = {{"PATH", absl::StrCat(dir, ":/usr/bin:/bin")}};
+  absl::StatusOr<StartedProcess> started =
+      host_->Start(spec, std::make_shared<TestObserver>());
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition)
+      << started.status();
+  ExpectNothingLeft(spec.job_id, *alice_);
+}
+
+TEST_F(LinuxProcessHostTest, BadUserAndWorkingDirAreRefusedBeforeSpawning) {
+  ProcessSpec unknown = Spec("true", {}, "cmdctl-it-nobody-such");
+  EXPECT_EQ(
+      host_->Start(unknown, std::make_shared<TestObserver>()).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  ExpectNothingLeft(unknown.job_id, *alice_);
+
+  ProcessSpec relative = Spec("true");
+  relative.working_dir = "tmp";
+  EXPECT_EQ(
+      host_->Start(relative, std::make_shared<TestObserver>()).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  ExpectNothingLeft(relative.job_id, *alice_);
+}
+
+TEST_F(LinuxProcessHostTest, WorkingDirTheUserCannotEnterIsFailedPrecondition) {
+  for (const std::string dir : {"/root", "/nonexistent-dir"}) {
+    ProcessSpec spec = Spec("true");
+    spec.working_dir = dir;
+    absl::StatusOr<StartedProcess> started =
+        host_->Start(spec, std::make_shared<TestObserver>());
+    EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition)
+        << dir << ": " << started.status();
+    ExpectNothingLeft(spec.job_id, *alice_);
+  }
+}
+
+TEST_F(LinuxProcessHostTest, TermIgnoringJobIsKilledAfterTheGracePeriod) {
+  // The stop policy of the domain, on the host's own timer.
+  ProcessSpec spec =
+      Spec("sh", {"-c", "trap '' TERM; echo ready; while :; do sleep 1; done"});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "ready"));
+  ASSERT_TRUE(host_->Terminate(spec.job_id).ok());
+  host_->RunAfter(absl::Milliseconds(300), [this, id = spec.job_id] {
+    ASSERT_TRUE(host_->Kill(id).ok());
+  });
+  const std::optional<ExitInfo> exit = observer->WaitForExit();
+  // Killed, not terminated: TERM was ignored.
+  EXPECT_TRUE(SignaledWith(exit, SIGKILL)) << Describe(exit);
+  if (!host_->cgroup_parent().empty()) {
+    EXPECT_FALSE(fs::exists(CgroupDir(spec.job_id)));
+  }
+  // Stopping an ended job is a no-op.
+  EXPECT_TRUE(host_->Terminate(spec.job_id).ok());
+  EXPECT_TRUE(host_->Kill(spec.job_id).ok());
+}
+
+TEST_F(LinuxProcessHostTest, TerminateReachesProcessesThatLeftTheSession) {
+  if (host_->cgroup_parent().empty()) GTEST_SKIP() << "needs cgroup v2";
+  // The escapee reports the TERM it got; the main process catches TERM (so
+  // its children get the default) and waits for the escapee.
+  ProcessSpec spec =
+      Spec("sh", {"-c",
+                  "trap ':' TERM; "
+                  "setsid sh -c 'trap \"echo escapee-got-term; exit 3\" TERM; "
+                  "echo ready; sleep 1000 & wait' & "
+                  "wait; wait"});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "ready"));
+  ASSERT_TRUE(host_->Terminate(spec.job_id).ok());
+  const std::optional<ExitInfo> exit = observer->WaitForExit();
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_THAT(ReadAll(*host_, spec.job_id, OutputStream::kStdout),
+              HasSubstr("escapee-got-term"));
+}
+
+// Runs a job that leaves a setsid() child and a double-forked grandchild,
+// then stops it with Kill; neither survives.
+TEST_F(LinuxProcessHostTest, KillLeavesNoSetsidOrDoubleForkEscapee) {
+  if (host_->cgroup_parent().empty()) GTEST_SKIP() << "needs cgroup v2";
+  ProcessSpec spec =
+      Spec("sh", {"-c",
+                  "setsid sleep 1000 & echo $!; (sleep 1001 & echo $!); "
+                  "echo ready; wait"});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "ready"));
+  std::vector<std::string> lines =
+      absl::StrSplit(ReadAll(*host_, spec.job_id, OutputStream::kStdout), '\n');
+  ASSERT_GE(lines.size(), 3u);
+  std::vector<int> pidfds;
+  for (int i = 0; i < 2; ++i) {
+    int pid;
+    ASSERT_TRUE(absl::SimpleAtoi(lines[i], &pid)) << lines[i];
+    const int pidfd = PidfdOpen(pid);
+    ASSERT_GE(pidfd, 0) << "escapee " << pid << " not running";
+    // It is in the job's cgroup, whatever its session.
+    std::ifstream in(absl::StrCat("/proc/", pid, "/cgroup"));
+    std::string cgroup((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+    EXPECT_THAT(cgroup, HasSubstr(spec.job_id));
+    pidfds.push_back(pidfd);
+  }
+  ASSERT_TRUE(host_->Kill(spec.job_id).ok());
+  const std::optional<ExitInfo> exit = observer->WaitForExit();
+  EXPECT_TRUE(SignaledWith(exit, SIGKILL)) << Describe(exit);
+  // OnExit means the tree is gone.
+  for (int pidfd : pidfds) {
+    EXPECT_TRUE(PidfdEnded(pidfd));
+    close(pidfd);
+  }
+  EXPECT_FALSE(fs::exists(CgroupDir(spec.job_id)));
+}
+
+TEST_F(LinuxProcessHostTest, EscapeesDieWhenTheMainProcessExits) {
+  if (host_->cgroup_parent().empty()) GTEST_SKIP() << "needs cgroup v2";
+  // The main process ends at once; what it left behind is killed before
+  // OnExit reports the end.
+  ProcessSpec spec = Spec("sh", {"-c", "setsid sleep 1002 & (sleep 1003 &)"});
+  Result r = RunToEnd(spec);
+  EXPECT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit);
+  EXPECT_FALSE(fs::exists(CgroupDir(spec.job_id)));
+  EXPECT_FALSE(
+      AnyProcessMentions(std::string("sleep\0"
+                                     "1003",
+                                     10)));
+  EXPECT_FALSE(
+      AnyProcessMentions(std::string("sleep\0"
+                                     "1002",
+                                     10)));
+}
+
+TEST_F(LinuxProcessHostTest, NoZombiesAfterAThousandShortJobs) {
+  constexpr int kJobs = 1000;
+  constexpr int kThreads = 4;
+  std::atomic<int> failures{0};
+  std::vector<std::string> ids[kThreads];
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kJobs; i += kThreads) {
+        // Every 10th job leaves a grandchild to be reparented to us.
+        ProcessSpec spec =
+            i % 10 == 0 ? Spec("sh", {"-c", "(true &)"}) : Spec("true");
+        ids[t].push_back(spec.job_id);
+        auto observer = std::make_shared<TestObserver>();
+        if (!host_->Start(spec, observer).ok() ||
+            !ExitedWith(observer->WaitForExit(), 0)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  // Reparented grandchildren are reaped on SIGCHLD; give the loop time to
+  // get there (a condition wait, not a timing assertion).
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while (CountZombieChildren() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(CountZombieChildren(), 0);
+  for (const auto& per_thread : ids) {
+    for (const std::string& id : per_thread) {
+      ASSERT_FALSE(fs::exists(CgroupDir(id))) << id;
+    }
+  }
+}
+
+TEST_F(LinuxProcessHostTest, BinaryOutputIsByteExact) {
+  Result r = RunToEnd(Spec(CMDCTL_PROBE_PATH, {"bytes"}));
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit);
+  std::string up, down;
+  for (int i = 0; i < 256; ++i) {
+    up.push_back(static_cast<char>(i));
+    down.push_back(static_cast<char>(255 - i));
+  }
+  EXPECT_EQ(r.out, up);
+  EXPECT_EQ(r.err, down);
+  EXPECT_EQ(*host_->OutputSize(r.id, OutputStream::kStdout), 256);
+  EXPECT_EQ(*host_->OutputSize(r.id, OutputStream::kStderr), 256);
+  // Reads from any offset, in any size.
+  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 250, 100),
+            up.substr(250));
+  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 256, 100), "");
+  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 1000, 100), "");
+}
+
+TEST_F(LinuxProcessHostTest, OutputFilesAreTheUsersWithMode0600) {
+  Result r = RunToEnd(Spec("echo", {"hello"}));
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit);
+  EXPECT_EQ(r.out, "hello\n");
+  const std::string dir = JobDir(*alice_, r.id);
+  struct stat st;
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, alice_->uid);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  for (const char* name : {"stdout", "stderr"}) {
+    ASSERT_EQ(lstat((dir + "/" + name).c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_uid, alice_->uid);
+    EXPECT_EQ(st.st_gid, alice_->gid);
+    EXPECT_EQ(st.st_mode & 07777, 0600u) << name;
+  }
+  std::ifstream in(dir + "/stdout");
+  std::string content((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "hello\n");
+}
+
+TEST_F(LinuxProcessHostTest, OutputIsFollowedLiveThroughOnOutput) {
+  // The job waits for the test to see its first line before writing the
+  // second: only a live notification lets this finish.
+  const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
+  ProcessSpec spec =
+      Spec("sh", {"-c", absl::StrCat("echo first; while [ ! -e ", flag,
+                                     " ]; do sleep 0.05; done; echo second")});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "first\n"));
+  EXPECT_FALSE(observer->ended());
+  { std::ofstream(flag) << ""; }
+  ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "second\n"));
+  EXPECT_TRUE(ExitedWith(observer->WaitForExit(), 0));
+  EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout),
+            "first\nsecond\n");
+  fs::remove(flag);
+}
+
+// mallory plants a symlink where the host will create the output directory.
+// Each test has its own user, so that tests running in parallel never see
+// each other's planted links.
+class PlantedSymlinkTest : public LinuxProcessHostTest {
+ protected:
+  void UseUser(const std::string& login) {
+    absl::StatusOr<testing::TestUser> user = testing::EnsureTestUser(login);
+    ASSERT_TRUE(user.ok()) << user.status();
+    user_ = *user;
+    fs::remove_all(user_.home + "/.local/state/cmdctl");
+  }
+  void TearDown() override {
+    if (!user_.home.empty())
+      fs::remove_all(user_.home + "/.local/state/cmdctl");
+  }
+
+  void Plant(const std::string& relative_link, const std::string& target) {
+    const std::string link = user_.home + "/" + relative_link;
+    fs::create_directories(fs::path(link).parent_path());
+    for (fs::path p = link; p.parent_path() != user_.home;) {
+      p = p.parent_path();
+      ASSERT_EQ(lchown(p.c_str(), user_.uid, user_.gid), 0);
+    }
+    // A directory the user may write to: only not following the link keeps
+    // the files out of it.
+    fs::create_directories(target);
+    ASSERT_EQ(chown(target.c_str(), user_.uid, user_.gid), 0);
+    fs::create_directory_symlink(target, link);
+    ASSERT_EQ(lchown(link.c_str(), user_.uid, user_.gid), 0);
+  }
+
+  testing::TestUser user_;
+};
+
+TEST_F(PlantedSymlinkTest, SymlinkInsteadOfStateDirIsNotFollowed) {
+  UseUser("cmdctl-it-mal-state");
+  const std::string target = "/tmp/cmdctl-it-planted-state";
+  fs::remove_all(target);
+  Plant(".local/state/cmdctl", target);
+  ProcessSpec spec = Spec("echo", {"pwned"}, user_.login);
+  absl::StatusOr<StartedProcess> started =
+      host_->Start(spec, std::make_shared<TestObserver>());
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition)
+      << started.status();
+  EXPECT_TRUE(fs::is_empty(target));
+  ExpectNothingLeft(spec.job_id, user_);
+}
+
+TEST_F(PlantedSymlinkTest, SymlinkInsteadOfJobsDirIsNotFollowed) {
+  UseUser("cmdctl-it-mal-jobs");
+  const std::string target = "/tmp/cmdctl-it-planted-jobs";
+  fs::remove_all(target);
+  Plant(".local/state/cmdctl/jobs", target);
+  ProcessSpec spec = Spec("echo", {"pwned"}, user_.login);
+  absl::StatusOr<StartedProcess> started =
+      host_->Start(spec, std::make_shared<TestObserver>());
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition)
+      << started.status();
+  EXPECT_TRUE(fs::is_empty(target));
+  ExpectNothingLeft(spec.job_id, user_);
+}
+
+TEST_F(PlantedSymlinkTest, OutputFileSwappedForSymlinkIsNeverServed) {
+  UseUser("cmdctl-it-mal-swap");
+  ProcessSpec spec = Spec("echo", {"original"}, user_.login);
+  Result r = RunToEnd(spec);
+  ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit);
+  // After the end, the user replaces the file with a link to a secret.
+  const std::string file = JobDir(user_, spec.job_id) + "/stdout";
+  fs::rename(file, file + ".old");
+  fs::create_symlink("/etc/shadow", file);
+  EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout), "original\n");
+  EXPECT_EQ(*host_->OutputSize(spec.job_id, OutputStream::kStdout), 9);
+}
+
+TEST(LinuxProcessHostOutputDirTest, JobDirectoryIsMadeForTheUser) {
+  absl::StatusOr<testing::TestUser> alice =
+      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  const std::string root = "/tmp/cmdctl-it-output-dir";
+  fs::create_directories(root);
+  ASSERT_EQ(chown(root.c_str(), 0, 0), 0);
+  fs::permissions(root, fs::perms(0755));
+  LinuxProcessHostOptions options;
+  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  options.output_dir = root;
+  absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
+      LinuxProcessHost::Create(options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  ProcessSpec spec;
+  spec.job_id = NewJobId();
+  spec.program = "sh";
+  spec.args = {"-c", "echo out; echo err >&2"};
+  spec.run_as = "cmdctl-it-alice";
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE((*host)->Start(spec, observer).ok());
+  ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
+  EXPECT_EQ(ReadAll(**host, spec.job_id, OutputStream::kStdout), "out\n");
+  EXPECT_EQ(ReadAll(**host, spec.job_id, OutputStream::kStderr), "err\n");
+  const std::string dir = root + "/" + spec.job_id;
+  struct stat st;
+  ASSERT_EQ(lstat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, alice->uid);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(lstat((dir + "/stdout").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, alice->uid);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+
+  // A failed start removes the directory it made.
+  ProcessSpec missing = spec;
+  missing.job_id = NewJobId();
+  missing.program = "cmdctl-it-no-such-program";
+  EXPECT_EQ(
+      (*host)->Start(missing, std::make_shared<TestObserver>()).status().code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(root + "/" + missing.job_id));
+}
+
+TEST(LinuxProcessHostOutputDirTest, WritableByOthersIsRefused) {
+  const std::string root = "/tmp/cmdctl-it-output-dir-open";
+  fs::create_directories(root);
+  fs::permissions(root, fs::perms(0777));
+  LinuxProcessHostOptions options;
+  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  options.output_dir = root;
+  EXPECT_EQ(LinuxProcessHost::Create(options).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(LinuxProcessHostFallbackTest, KillReachesTheProcessGroupWithoutCgroups) {
+  absl::StatusOr<testing::TestUser> alice =
+      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  LinuxProcessHostOptions options;
+  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  options.use_cgroups = false;
+  absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
+      LinuxProcessHost::Create(options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_TRUE((*host)->cgroup_parent().empty());
+  ProcessSpec spec;
+  spec.job_id = NewJobId();
+  spec.program = "sh";
+  spec.args = {"-c", "sleep 1004 & echo $!; echo ready; wait"};
+  spec.run_as = "cmdctl-it-alice";
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE((*host)->Start(spec, observer).ok());
+  ASSERT_TRUE(WaitForStdout(**host, *observer, spec.job_id, "ready"));
+  int pid;
+  ASSERT_TRUE(absl::SimpleAtoi(
+      ReadAll(**host, spec.job_id, OutputStream::kStdout)
+          .substr(
+              0,
+              ReadAll(**host, spec.job_id, OutputStream::kStdout).find('\n')),
+      &pid));
+  const int pidfd = PidfdOpen(pid);
+  ASSERT_GE(pidfd, 0);
+  ASSERT_TRUE((*host)->Kill(spec.job_id).ok());
+  EXPECT_TRUE(SignaledWith(observer->WaitForExit(), SIGKILL));
+  // The group member got SIGKILL too (it may take a moment to die: wait for
+  // its pidfd, with a generous bound).
+  struct pollfd p = {pidfd, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 60000), 1);
+  close(pidfd);
+}
+
+// A host that is not root runs jobs only as its own user.
+TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
+  absl::StatusOr<testing::TestUser> alice =
+      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  absl::StatusOr<testing::TestUser> bob =
+      testing::EnsureTestUser("cmdctl-it-bob");
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  int pipefd[2];
+  ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child reports one line per check through the pipe.
+    std::string report;
+    const gid_t groups[] = {bob->gid};
+    if (setgroups(1, groups) != 0 || setresgid(bob->gid, bob->gid, bob->gid) ||
+        setresuid(bob->uid, bob->uid, bob->uid)) {
+      report = "drop failed\n";
+    } else {
+      LinuxProcessHostOptions options;
+      options.launcher_path = CMDCTL_LAUNCHER_PATH;
+      auto host = LinuxProcessHost::Create(options);
+      if (!host.ok()) {
+        report = absl::StrCat("create: ", host.status().ToString(), "\n");
+      } else {
+        ProcessSpec spec;
+        spec.job_id = NewJobId();
+        spec.program = "id";
+        spec.args = {"-u"};
+        spec.run_as = "cmdctl-it-alice";
+        absl::Status as_alice =
+            (*host)->Start(spec, std::make_shared<TestObserver>()).status();
+        report += absl::StrCat("alice: ", as_alice.ToString(), "\n");
+        spec.job_id = NewJobId();
+        spec.run_as = "cmdctl-it-bob";
+        auto observer = std::make_shared<TestObserver>();
+        absl::Status as_bob = (*host)->Start(spec, observer).status();
+        std::optional<ExitInfo> exit;
+        if (as_bob.ok()) exit = observer->WaitForExit();
+        report += absl::StrCat(
+            "bob: ", as_bob.ToString(), " ", Describe(exit), " ",
+            as_bob.ok() ? ReadAll(**host, spec.job_id, OutputStream::kStdout)
+                        : "",
+            "\n");
+      }
+    }
+    (void)!write(pipefd[1], report.data(), report.size());
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string report;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof(buf))) > 0) report.append(buf, n);
+  close(pipefd[0]);
+  int status;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_THAT(report, HasSubstr("alice: PERMISSION_DENIED"));
+  EXPECT_THAT(report, HasSubstr("cmdctld runs as cmdctl-it-bob and can only "
+                                "run jobs as cmdctl-it-bob"));
+  EXPECT_THAT(report,
+              HasSubstr(absl::StrCat("bob: OK exit 0 ", bob->uid, "\n")));
+}
+
+}  // namespace
+}  // namespace cmdctl
