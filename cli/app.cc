@@ -419,7 +419,7 @@ int Main(const std::vector<std::string>& argv) {
   grpc::Status connected = Connect(channel, kConnectTimeout);
   if (!connected.ok()) {
     Failure failure =
-        FailureFromRpc(connected, CallContext{config->server.value, "", ""});
+        FailureFromRpc(connected, CallContext{config->server.value, ""});
     WriteAll(STDERR_FILENO, failure.message + "\n");
     return failure.exit_code;
   }

@@ -36,9 +36,8 @@ int Report(const Failure& failure) {
 }
 
 int ReportRpc(const grpc::Status& status, const Session& session,
-              const std::string& job_id, const std::string& run_as = "") {
-  return Report(
-      FailureFromRpc(status, CallContext{session.server, job_id, run_as}));
+              const std::string& job_id) {
+  return Report(FailureFromRpc(status, CallContext{session.server, job_id}));
 }
 
 bool PrintStdout(std::string_view text) {
@@ -139,7 +138,7 @@ int RunJob(Session& session, const RunOptions& options) {
     SetTimeout(context, kCallTimeout);
     grpc::Status status =
         session.stub->RunProcess(&context, request, &response);
-    if (!status.ok()) return ReportRpc(status, session, "", options.run_as);
+    if (!status.ok()) return ReportRpc(status, session, "");
   }
   const std::string& job_id = response.job_id();
   if (!options.wait) {

@@ -18,18 +18,32 @@ std::string OneLine(std::string text) {
 
 std::string Unavailable(const std::string& detail, const CallContext& call) {
   const std::string lower = absl::AsciiStrToLower(detail);
+  if (absl::StrContains(lower, "protocol version")) {
+    return absl::StrCat("cmdctl: the server at ", call.server,
+                        " does not speak TLS 1.3, which cmdctl requires (",
+                        detail, ")");
+  }
   if (absl::StrContains(lower, "handshake") ||
       absl::StrContains(lower, "ssl") ||
       absl::StrContains(lower, "certificate")) {
     return absl::StrCat(
         "cmdctl: TLS handshake with ", call.server, " failed (", detail,
-        "); the server must speak TLS 1.3 and trust your certificate, and its "
-        "certificate must be signed by --ca and name the host you dial");
+        "); the server's certificate must be signed by --ca and name the host "
+        "you dial");
   }
-  return absl::StrCat("cmdctl: cannot reach cmdctld at ", call.server, " (",
-                      detail,
-                      "); check that cmdctld is running and listening there "
-                      "(systemctl status cmdctld) or pass --server=HOST:PORT");
+  if (absl::StrContains(lower, "connection refused") ||
+      absl::StrContains(lower, "no route") ||
+      absl::StrContains(lower, "dns resolution") ||
+      absl::StrContains(lower, "failed to connect to remote host")) {
+    return absl::StrCat(
+        "cmdctl: cannot reach cmdctld at ", call.server, " (", detail,
+        "); check that cmdctld is running and listening there (systemctl "
+        "status cmdctld) or pass --server=HOST:PORT");
+  }
+  return absl::StrCat(
+      "cmdctl: connection to cmdctld at ", call.server, " failed (", detail,
+      "); check that cmdctld is running there and accepts your certificate "
+      "(--cert signed by its CA, not expired)");
 }
 
 }  // namespace
@@ -81,7 +95,7 @@ Failure FailureFromRpc(const grpc::Status& status, const CallContext& call) {
   switch (status.error_code()) {
     case grpc::StatusCode::NOT_FOUND:
       message = call.job_id.empty()
-                    ? absl::StrCat("cmdctl: not found: ", detail)
+                    ? absl::StrCat("cmdctl: ", detail)
                     : absl::StrCat("cmdctl: job ", call.job_id,
                                    " not found (no job of yours has this id; "
                                    "`cmdctl list` shows your jobs)");
@@ -89,9 +103,8 @@ Failure FailureFromRpc(const grpc::Status& status, const CallContext& call) {
     case grpc::StatusCode::PERMISSION_DENIED:
       message = absl::StrCat(
           "cmdctl: permission denied: ", detail,
-          call.run_as.empty() ? "" : absl::StrCat(" (--as=", call.run_as, ")"),
-          "; you may run as the users your certificate lists as SAN URIs "
-          "principal:<login> (the first is the default)");
+          "; --as must name one of the users your certificate lists as SAN "
+          "URI principal:<login> (default: the first)");
       break;
     case grpc::StatusCode::UNAVAILABLE:
       message = Unavailable(detail, call);

@@ -21,7 +21,6 @@ inline constexpr int kExitUsage = 2;
 struct CallContext {
   std::string server;  // the address dialled, e.g. "localhost:9090"
   std::string job_id;  // the job asked about; empty for run and list
-  std::string run_as;  // --as, if given
 };
 
 // An error for the user: the exit status and the one line for stderr
