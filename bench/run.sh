@@ -231,12 +231,18 @@ tls_port=$(cat "$tmp/tls.port")
 server_args=()
 server_pid=0
 if [ $have_cmdctl = 1 ]; then
-  port=$(free_port)
-  GLOG_logtostderr=1 "$bin/cmdctld" --listen="127.0.0.1:$port" \
+  GLOG_logtostderr=1 "$bin/cmdctld" --listen=127.0.0.1:0 \
+    --port_file="$tmp/cmdctld.port" \
     --cert="$pki/server.pem" --key="$pki/server.key" --ca="$pki/ca.pem" \
     2>"$tmp/cmdctld.log" &
   server_pid=$!
   pids+=($server_pid)
+  for _ in $(seq 150); do
+    [ -s "$tmp/cmdctld.port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { log "cmdctld exited"; exit 1; }
+    sleep 0.1
+  done
+  port=$(cat "$tmp/cmdctld.port")
   wait_port "$port" "$server_pid" cmdctld
   server_args=(--server="127.0.0.1:$port" --server_pid="$server_pid"
                --cli="$bin/cmdctl")
