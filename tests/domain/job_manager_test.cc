@@ -145,6 +145,12 @@ TEST_F(JobManagerValidationTest, EnvNameWithEqualsIsInvalidArgument) {
   ExpectRejected(req, absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(JobManagerValidationTest, RelativeWorkingDirIsInvalidArgument) {
+  RunRequest req = Cmd("echo");
+  req.working_dir = "../../etc";
+  ExpectRejected(req, absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(JobManagerValidationTest, UnlistedRunAsIsPermissionDenied) {
   RunRequest req = Cmd("echo");
   req.run_as = "root";

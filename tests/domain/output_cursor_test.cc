@@ -242,6 +242,55 @@ TEST_F(OutputCursorTest, OutputWrittenJustBeforeTheEndIsNotLost) {
   EXPECT_EQ(r.out, "early final words");
 }
 
+TEST_F(OutputCursorTest, OutputAndExitLandingInsideNextAreNotLost) {
+  // Whichever stream the cursor reads second, output to the other one and
+  // the job's end arrive just before that read: the cursor must not take
+  // the end for "everything was read".
+  for (OutputStream second : {OutputStream::kStdout, OutputStream::kStderr}) {
+    SCOPED_TRACE(second == OutputStream::kStdout ? "stdout" : "stderr");
+    FakeProcessHost host;
+    ProcessSpec spec;
+    spec.job_id = "job-2";
+    spec.program = "prog";
+    auto job = std::make_shared<Job>("job-2", "alice", spec, host.Now());
+    ASSERT_TRUE(host.Start(spec, job).ok());
+    auto cursor = OutputCursor::Open(job, &host, /*follow=*/true, kBig).value();
+    ASSERT_FALSE(DrainNow(*cursor).at_end);
+    const OutputStream other = second == OutputStream::kStdout
+                                   ? OutputStream::kStderr
+                                   : OutputStream::kStdout;
+    host.RunOnceBeforeRead(second, [&host, other] {
+      host.AppendOutput("job-2", other, "last words");
+      host.Exit("job-2", ExitInfo::Exited(0));
+    });
+    Received r = DrainNow(*cursor);
+    if (!r.at_end) {
+      // Caught up with a job that changed meanwhile: no wait is needed.
+      EXPECT_FALSE(cursor->WaitForMore([] {}));
+      r = DrainNow(*cursor, std::move(r));
+    }
+    EXPECT_TRUE(r.at_end);
+    EXPECT_EQ(other == OutputStream::kStdout ? r.out : r.err, "last words");
+  }
+}
+
+TEST_F(OutputCursorTest, OutputLandingInsideNextIsSeenBeforeWaiting) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  host_.RunOnceBeforeRead(OutputStream::kStderr, [this] { Out("sneaky"); });
+  host_.RunOnceBeforeRead(OutputStream::kStdout, [this] { Err("sneaky"); });
+  Received r = DrainNow(*cursor);
+  int wakes = 0;
+  if (cursor->WaitForMore([&] { ++wakes; })) {
+    // Registered: then it must have seen everything already.
+    EXPECT_EQ(r.out + r.err, "sneakysneaky");
+  } else {
+    r = DrainNow(*cursor, std::move(r));
+  }
+  EXPECT_EQ(r.out, "sneaky");
+  EXPECT_EQ(r.err, "sneaky");
+}
+
 TEST_F(OutputCursorTest, ReaderOfAnEndedJobGetsAllThenTheEnd) {
   Out("1");
   Err("2");

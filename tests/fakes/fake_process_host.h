@@ -134,6 +134,14 @@ class FakeProcessHost : public ProcessHost {
     max_read_bytes_ = n;
   }
 
+  // Runs `fn` once, on the reading thread and without the fake's lock held,
+  // just before the next ReadOutput of `stream` (any job) reads: a way to
+  // make output or an exit land in the middle of a reader's Next().
+  void RunOnceBeforeRead(OutputStream stream, std::function<void()> fn) {
+    absl::MutexLock lock(&mu_);
+    before_read_[Index(stream)].push_back(std::move(fn));
+  }
+
   // ---------------------------------------------------------------------
   // Driving jobs (the test plays the host's threads).
 
@@ -323,6 +331,16 @@ class FakeProcessHost : public ProcessHost {
   absl::StatusOr<std::string> ReadOutput(const std::string& job_id,
                                          OutputStream stream, int64_t offset,
                                          size_t max_bytes) override {
+    std::function<void()> before;
+    {
+      absl::MutexLock lock(&mu_);
+      auto& hooks = before_read_[Index(stream)];
+      if (!hooks.empty()) {
+        before = std::move(hooks.front());
+        hooks.erase(hooks.begin());
+      }
+    }
+    if (before) before();
     absl::MutexLock lock(&mu_);
     ++read_calls_;
     if (!read_error_.ok()) return read_error_;
@@ -457,6 +475,7 @@ class FakeProcessHost : public ProcessHost {
   absl::Status read_error_ ABSL_GUARDED_BY(mu_);
   absl::Status size_error_ ABSL_GUARDED_BY(mu_);
   size_t max_read_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::function<void()>> before_read_[2] ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cmdctl::testing
