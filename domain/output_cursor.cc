@@ -38,7 +38,7 @@ OutputCursor::OutputCursor(std::shared_ptr<Job> job, ProcessHost* host,
 
 absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   if (at_end_) return std::nullopt;
-  wait_id_.reset();
+  CancelWait();  // a wake still registered must not fire after this Next
   // Read the version before reading the data: output that lands after the
   // reads below moves the version past it, so WaitForMore cannot miss it.
   const auto [version, ended] = job_->VersionAndEnded();
