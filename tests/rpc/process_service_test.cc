@@ -93,6 +93,16 @@ class ProcessServiceTest : public ::testing::Test {
   void SetUp() override { StartServer(/*chunk_bytes=*/4); }
 
   void StartServer(size_t chunk_bytes) {
+#if defined(__SANITIZE_THREAD__)
+    // Debian's gRPC, protobuf and Abseil are not built with TSan, so TSan
+    // sees none of their synchronization (absl::Mutex included: a plain
+    // two-thread counter under absl::MutexLock is reported as a race), and
+    // every message handed between gRPC threads shows up as a race. Under
+    // TSan these tests would only report noise; they run under ASan+UBSan
+    // and in the plain build.
+    GTEST_SKIP() << "gRPC tests are not meaningful under TSan with "
+                    "uninstrumented system gRPC/Abseil";
+#endif
     JobManagerOptions options;
     options.output_chunk_bytes = chunk_bytes;
     jobs_ = std::make_unique<JobManager>(
@@ -109,6 +119,7 @@ class ProcessServiceTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (server_ == nullptr) return;
     // Jobs still running end at the first TERM of the shutdown.
     host_.set_on_terminate(FakeProcessHost::SignalResponse::kExitInline);
     if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
