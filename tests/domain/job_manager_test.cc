@@ -543,6 +543,33 @@ TEST_F(JobManagerTest, StopOnlyTouchesTheNamedJob) {
   EXPECT_EQ(StatusOf(b).state, JobState::kRunning);
 }
 
+TEST_F(JobManagerTest, StopCallbackMayCallBackIntoTheManager) {
+  // The RPC layer answers from the callback; the manager must not hold a
+  // lock of its own while it runs, on any of the paths that complete a stop.
+  host_.set_on_terminate(SignalResponse::kExitInline);
+  const std::string inline_exit = RunSleep();
+  const std::string ended = RunSleep();
+  host_.Exit(ended, ExitInfo::Exited(0));
+  const std::string later = RunSleep();
+  host_.set_on_terminate(SignalResponse::kExitLater);
+
+  int answered = 0;
+  auto reentrant = [&](absl::StatusOr<JobStatus> r) {
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(manager_.GetStatus("alice", r->job_id).value().state, r->state);
+    EXPECT_EQ(manager_.List("alice").size(), 3u);
+    StopResult again;
+    manager_.Stop("alice", r->job_id, absl::Seconds(1), again.Callback());
+    EXPECT_EQ(again.calls, 1);  // the job has ended: answered at once
+    ++answered;
+  };
+  manager_.Stop("alice", inline_exit, absl::Seconds(5), reentrant);
+  manager_.Stop("alice", ended, absl::Seconds(5), reentrant);
+  manager_.Stop("alice", later, absl::Seconds(5), reentrant);
+  host_.RunReady();
+  EXPECT_EQ(answered, 3);
+}
+
 // ---------------------------------------------------------------------------
 // StopAll.
 
@@ -571,6 +598,20 @@ TEST_F(JobManagerTest, StopAllStopsEveryRunningJobOfEveryOwner) {
   EXPECT_EQ(StatusOf(ended).state, JobState::kExited);
   host_.AdvanceTime(absl::Minutes(1));
   EXPECT_EQ(done, 1);
+}
+
+TEST_F(JobManagerTest, StopAllCallbackMayCallBackIntoTheManager) {
+  const std::string id = RunSleep();
+  bool done = false;
+  manager_.StopAll(absl::Seconds(1), [&] {
+    EXPECT_EQ(manager_.List("alice").size(), 1u);
+    EXPECT_NE(manager_.GetStatus("alice", id).value().state,
+              JobState::kRunning);
+    done = true;
+  });
+  host_.AdvanceTime(absl::Seconds(1));
+  host_.RunReady();
+  EXPECT_TRUE(done);
 }
 
 TEST_F(JobManagerTest, StopAllWithNothingRunningIsDoneAtOnce) {
