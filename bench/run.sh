@@ -12,6 +12,10 @@
 #   --build-dir  where to build (Release); default build-bench.
 #   --no-build   use the binaries already in the build dir.
 #   --figures    comma-separated subset of start,stream,follow,stop,scale.
+#   --server-flags "FLAGS"  extra cmdctld flags (e.g. --output_chunk_bytes=N).
+#   --server-env "K=V..."   extra environment for cmdctld (e.g. GLIBC_TUNABLES).
+#   --perf FILE  record cmdctld with `perf record -g` while measuring
+#                (then: perf report -i FILE).
 #   --json       where to write the JSON results; default
 #                bench/results/<UTC time>.json (full runs) or
 #                <build dir>/bench-results/quick.json (--quick).
@@ -29,6 +33,9 @@ quick=0
 do_build=1
 figures=""
 json=""
+perf_out=""
+server_flags=""
+server_env=""
 extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -37,8 +44,11 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0 ;;
     --figures) figures=$2; shift ;;
     --json) json=$(realpath -m "$2"); shift ;;
+    --perf) perf_out=$(realpath -m "$2"); shift ;;
+    --server-flags) server_flags=$2; shift ;;
+    --server-env) server_env=$2; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -147,7 +157,7 @@ if ! id "$bench_user" >/dev/null 2>&1; then
 fi
 usermod -p '*' "$bench_user"
 home=$(getent passwd "$bench_user" | cut -d: -f6)
-if ls -A "$home" | grep -q '^\.'; then
+if ls -A "$home" | grep -v '^\.local$' | grep -q '^\.'; then
   log "warning: $home has dotfiles ($(ls -A "$home" | tr '\n' ' ')): they slow ssh"
 fi
 
@@ -223,7 +233,8 @@ wait_port "$ssh_port" "${pids[-1]}" sshd
 # --- The raw TLS peer.
 "$bin/cmdctl_bench_tls_server" --ca="$pki/ca.pem" --cert="$pki/server.pem" \
   --key="$pki/server.key" --port_file="$tmp/tls.port" 2>"$tmp/tls_server.log" &
-pids+=($!)
+tls_pid=$!
+pids+=($tls_pid)
 for _ in $(seq 100); do [ -s "$tmp/tls.port" ] && break; sleep 0.1; done
 tls_port=$(cat "$tmp/tls.port")
 
@@ -231,10 +242,10 @@ tls_port=$(cat "$tmp/tls.port")
 server_args=()
 server_pid=0
 if [ $have_cmdctl = 1 ]; then
-  GLOG_logtostderr=1 "$bin/cmdctld" --listen=127.0.0.1:0 \
+  env GLOG_logtostderr=1 $server_env "$bin/cmdctld" --listen=127.0.0.1:0 \
     --port_file="$tmp/cmdctld.port" \
     --cert="$pki/server.pem" --key="$pki/server.key" --ca="$pki/ca.pem" \
-    2>"$tmp/cmdctld.log" &
+    $server_flags 2>"$tmp/cmdctld.log" &
   server_pid=$!
   pids+=($server_pid)
   for _ in $(seq 150); do
@@ -250,7 +261,8 @@ fi
 
 # --- Measure.
 mode=full
-[ $quick = 1 ] && mode=quick
+quick_flag=""
+if [ $quick = 1 ]; then mode=quick; quick_flag=" --quick"; fi
 if [ -z "$json" ]; then
   if [ $quick = 1 ]; then
     mkdir -p "$build/bench-results"
@@ -266,14 +278,25 @@ ssh_version=$(ssh -V 2>&1)
 flags=(
   "${server_args[@]}"
   --ca="$pki/ca.pem" --cert="$pki/client.pem" --key="$pki/client.key"
-  --tls_port="$tls_port"
+  --tls_port="$tls_port" --tls_server_pid="$tls_pid"
   --ssh_port="$ssh_port" --ssh_key="$tmp/client_key" --ssh_user="$bench_user"
   --job="$tmp/bin/cmdctl_bench_job" --gate_dir="$tmp/gate" --work_dir="$tmp"
   --json_out="$json"
-  --info="commit=$rev$dirty;ssh=$ssh_version;command=bench/run.sh $([ $quick = 1 ] && echo --quick)"
+  --info="commit=$rev$dirty;ssh=$ssh_version;command=bench/run.sh${quick_flag}"
 )
 [ $quick = 1 ] && flags+=(--quick)
 [ -n "$figures" ] && flags+=(--figures="$figures")
 log "measuring ($mode); cmdctld pid $server_pid, sshd port $ssh_port, raw TLS port $tls_port"
+perf_pid=0
+if [ -n "$perf_out" ] && [ "$server_pid" != 0 ]; then
+  perf record -q -F 2000 -g -p "$server_pid" -o "$perf_out" 2>"$tmp/perf.log" &
+  perf_pid=$!
+  pids+=($perf_pid)
+fi
 "$bin/cmdctl_bench" "${flags[@]}" "${extra[@]}"
+if [ "$perf_pid" != 0 ]; then
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  log "profile: perf report -i $perf_out"
+fi
 log "results: $json"
