@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "cli/duration.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"

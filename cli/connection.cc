@@ -1,6 +1,7 @@
 #include "cli/connection.h"
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
