@@ -24,8 +24,12 @@ constexpr int kMinClientPingIntervalMs = 5 * 1000;
 // Requests are small; a huge one is refused before it is buffered.
 constexpr int kMaxRequestBytes = 1 << 20;
 // How long the gRPC server waits for calls to end after the jobs have been
-// stopped before it cancels them.
-constexpr absl::Duration kCallDrainTime = absl::Seconds(5);
+// stopped before it cancels them. By then streams have ended and StopProcess
+// calls have their answers; what remains are idle client connections, which
+// gRPC 1.51 waits for until this deadline (it then drops them).
+constexpr absl::Duration kCallDrainTime = absl::Seconds(1);
+// How long past the job grace we wait for jobs to report their end.
+constexpr absl::Duration kJobEndSlack = absl::Seconds(5);
 
 }  // namespace
 
@@ -105,7 +109,7 @@ void CmdctlServer::Shutdown(absl::Duration job_grace) {
   // Pending StopProcess calls get their answers as the jobs end; then
   // the server stops. KILL ends every job shortly after the grace; the
   // bound only guards against a host that never reports an end.
-  const absl::Duration bound = job_grace + kCallDrainTime;
+  const absl::Duration bound = job_grace + kJobEndSlack;
   if (!jobs_ended->WaitForNotificationWithTimeout(bound)) {
     LOG(ERROR) << "some jobs had not ended " << absl::FormatDuration(bound)
                << " after the stop; shutting down anyway";

@@ -1,0 +1,76 @@
+// A real cmdctld as a child process of the test, listening on 127.0.0.1:0
+// with certificates the test made (test_pki.h). Its port is learnt from
+// --port_file; its log goes to a file the test can read.
+#ifndef CMDCTL_INTEGRATION_TESTS_COMMON_SERVER_PROCESS_H_
+#define CMDCTL_INTEGRATION_TESTS_COMMON_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace cmdctl::testing {
+
+struct ServerProcessOptions {
+  std::string binary;  // the cmdctld to run
+  std::string ca_path;
+  std::string cert_path;
+  std::string key_path;
+  std::string work_dir;                  // port file and log go here
+  std::vector<std::string> extra_flags;  // e.g. "--output_dir=..."
+  absl::Duration start_timeout = absl::Seconds(30);
+};
+
+class ServerProcess {
+ public:
+  // Starts cmdctld and waits until it has written its port file. On failure
+  // (it exited, or timed out) the error carries the tail of its log.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
+      const ServerProcessOptions& options);
+  // Kills (SIGKILL) and reaps it if it still runs.
+  ~ServerProcess();
+
+  pid_t pid() const { return pid_; }
+  int port() const { return port_; }
+  // "127.0.0.1:<port>".
+  std::string address() const;
+  const std::string& log_path() const { return log_path_; }
+  std::string ReadLog() const;
+
+  // Sends `sig` (no wait).
+  void Signal(int sig);
+  // Waits for it to exit; its wait status, or DEADLINE_EXCEEDED.
+  absl::StatusOr<int> WaitForExit(absl::Duration timeout);
+  // SIGKILL and reap.
+  void Kill();
+
+ private:
+  ServerProcess() = default;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+// Runs `argv` (argv[0] an absolute path) with `stdin_data` on its stdin,
+// waits up to `timeout` (then kills it), and returns its exit code
+// (128+signal when a signal ended it) and combined stdout+stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+absl::StatusOr<CommandResult> RunWithInput(const std::vector<std::string>& argv,
+                                           const std::string& stdin_data,
+                                           absl::Duration timeout);
+
+// utime + stime of a process, in clock ticks (/proc/<pid>/stat).
+absl::StatusOr<long long> CpuTicks(pid_t pid);
+// Resident set size of a process, in KiB (/proc/<pid>/status VmRSS).
+absl::StatusOr<long long> RssKiB(pid_t pid);
+
+}  // namespace cmdctl::testing
+
+#endif  // CMDCTL_INTEGRATION_TESTS_COMMON_SERVER_PROCESS_H_
