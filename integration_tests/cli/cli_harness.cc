@@ -186,7 +186,9 @@ std::optional<std::string> WaitForLine(const std::string& file,
                                        BackgroundProcess& process,
                                        absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline && process.Running()) {
+  for (;;) {
+    // Checked before reading, so that what an exited process wrote is read.
+    const bool running = process.Running();
     std::ifstream in(file);
     std::stringstream content;
     content << in.rdbuf();
@@ -197,9 +199,9 @@ std::optional<std::string> WaitForLine(const std::string& file,
       const std::string line = text.substr(start, nl - start);
       if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
     }
+    if (!running || absl::Now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return std::nullopt;
 }
 
 }  // namespace cmdctl::testing

@@ -59,7 +59,7 @@ class BackgroundProcess {
 // A port on 127.0.0.1 that nothing listened on a moment ago.
 int UnusedPort();
 
-// Polls `file` (while `process` runs, at most `timeout`) for a complete line
+// Polls `file` (until `process` exits, at most `timeout`) for a complete line
 // starting with `prefix`; returns the rest of that line, or nullopt if none
 // came.
 std::optional<std::string> WaitForLine(

@@ -1,5 +1,6 @@
 // The real cmdctl binary against a real cmdctld, over real mutual TLS 1.3,
 // with certificates made by the test (SPEC §7).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +295,39 @@ TEST_F(CliTest, RunMissingProgramIsOneLineServerError) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_THAT(r.err, AllOf(StartsWith("cmdctl: "),
                            HasSubstr("no-such-program-xyz"), OneLine()));
+}
+
+TEST_F(CliTest, RunWaitInterruptDetachesAndLeavesTheJobRunning) {
+  const std::string log = dir_->path() + "/detach.log";
+  BackgroundProcess waiter(
+      {"/usr/bin/env", "-i", "HOME=" + empty_home_, "CMDCTL_SERVER=" + address_,
+       "CMDCTL_CERT=" + alice_pem_, "CMDCTL_KEY=" + alice_key_,
+       "CMDCTL_CA=" + ca_pem_, CMDCTL_BIN, "run", "--wait", "sh", "-c",
+       "echo started; exec sleep 1000"},
+      log);
+  // Streaming has begun, so the job exists and cmdctl knows its id.
+  ASSERT_TRUE(WaitForLine(log, "started", waiter).has_value());
+  ASSERT_EQ(kill(waiter.pid(), SIGINT), 0);
+  EXPECT_EQ(waiter.Wait(absl::Seconds(60)), 128 + SIGINT);
+  std::optional<std::string> id =
+      WaitForLine(log, "cmdctl: detached; job ", waiter);
+  ASSERT_TRUE(id.has_value());
+  const std::string job_id = id->substr(0, id->find(' '));
+  EXPECT_EQ(StatusJson(job_id).state(), cmdctl::v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(Cli({"stop", "--grace=0s", job_id}).exit_code, 0);
+}
+
+TEST_F(CliTest, ClosedStdoutEndsQuietlyLikeSigpipe) {
+  // `cmdctl run --wait seq ... | head -1`: the reader goes away; cmdctl ends
+  // as a program killed by SIGPIPE would, without an error message.
+  ProcessResult r = RunProcess(
+      {"/bin/bash", "-c",
+       std::string(CMDCTL_BIN) + " run --wait seq 1 5000000 | head -n 1; " +
+           "echo \"status ${PIPESTATUS[0]}\""},
+      AliceEnv());
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, absl::StrCat("1\nstatus ", 128 + SIGPIPE, "\n"));
+  EXPECT_THAT(r.err, IsEmpty());
 }
 
 // --- get-output ---
