@@ -66,17 +66,19 @@ absl::StatusOr<JobStatus> JobManager::Run(const Caller& caller,
   spec.working_dir = req.working_dir;
   spec.env.assign(req.env.begin(), req.env.end());
 
+  if (absl::Status claimed = registry_.Reserve(spec.job_id); !claimed.ok()) {
+    return absl::InternalError(
+        absl::StrCat("could not allocate a job id: ", claimed.message()));
+  }
   auto job =
       std::make_shared<Job>(spec.job_id, caller.identity, spec, host_->Now());
   absl::StatusOr<StartedProcess> started = host_->Start(spec, job);
-  if (!started.ok()) return started.status();
-  job->SetPid(started->pid);
-  if (absl::Status added = registry_.Add(job); !added.ok()) {
-    // Only a broken id source gets here: never leave an untracked process.
-    (void)host_->Kill(spec.job_id);
-    return absl::InternalError(
-        absl::StrCat("could not register the job: ", added.message()));
+  if (!started.ok()) {
+    registry_.Unreserve(spec.job_id);
+    return started.status();
   }
+  job->SetPid(started->pid);
+  (void)registry_.Add(job);  // cannot fail: the id was claimed above
   return job->Status();
 }
 

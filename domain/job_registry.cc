@@ -6,14 +6,30 @@
 
 namespace cmdctl {
 
+absl::Status JobRegistry::Reserve(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  if (!by_id_.emplace(job_id, nullptr).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("job id ", job_id, " is already taken"));
+  }
+  return absl::OkStatus();
+}
+
+void JobRegistry::Unreserve(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = by_id_.find(job_id);
+  if (it != by_id_.end() && it->second == nullptr) by_id_.erase(it);
+}
+
 absl::Status JobRegistry::Add(std::shared_ptr<Job> job) {
   absl::MutexLock lock(&mu_);
-  if (by_id_.contains(job->id())) {
+  std::shared_ptr<Job>& slot = by_id_[job->id()];
+  if (slot != nullptr) {
     return absl::AlreadyExistsError(
         absl::StrCat("job id ", job->id(), " is already taken"));
   }
   by_owner_[job->owner()].push_back(job);
-  by_id_.emplace(job->id(), std::move(job));
+  slot = std::move(job);
   return absl::OkStatus();
 }
 
@@ -22,7 +38,8 @@ absl::StatusOr<std::shared_ptr<Job>> JobRegistry::Find(
   absl::MutexLock lock(&mu_);
   auto it = by_id_.find(job_id);
   // Another owner's job is indistinguishable from one that never existed.
-  if (it == by_id_.end() || it->second->owner() != owner) {
+  if (it == by_id_.end() || it->second == nullptr ||
+      it->second->owner() != owner) {
     return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
   }
   return it->second;
@@ -40,7 +57,9 @@ std::vector<std::shared_ptr<Job>> JobRegistry::All() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<Job>> all;
   all.reserve(by_id_.size());
-  for (const auto& [id, job] : by_id_) all.push_back(job);
+  for (const auto& [id, job] : by_id_) {
+    if (job != nullptr) all.push_back(job);
+  }
   return all;
 }
 

@@ -17,8 +17,16 @@ namespace cmdctl {
 
 class JobRegistry {
  public:
-  // Adds a started job. ALREADY_EXISTS if its id is taken (a broken random
-  // source; the caller must not start the process twice).
+  // Claims `job_id` before its process is started, so that no second process
+  // is ever started under a taken id. ALREADY_EXISTS if the id is taken or
+  // claimed (only a broken random source gets there).
+  absl::Status Reserve(const std::string& job_id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Drops a claim whose process could not be started.
+  void Unreserve(const std::string& job_id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Adds a started job under its claimed (or a free) id. ALREADY_EXISTS if
+  // another job holds the id.
   absl::Status Add(std::shared_ptr<Job> job) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The job `job_id` if `owner` started it. Another owner's job is NOT_FOUND
@@ -36,6 +44,7 @@ class JobRegistry {
 
  private:
   mutable absl::Mutex mu_;
+  // A null value is a claimed id whose job is being started.
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> by_id_
       ABSL_GUARDED_BY(mu_);
   // Insertion order per owner.

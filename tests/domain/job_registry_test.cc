@@ -37,6 +37,35 @@ TEST(JobRegistryTest, OwnerFindsItsJob) {
   EXPECT_EQ(found->get(), job.get());
 }
 
+TEST(JobRegistryTest, ReservedIdIsInvisibleUntilAdded) {
+  JobRegistry registry;
+  ASSERT_TRUE(registry.Reserve("id-1").ok());
+  EXPECT_EQ(registry.Find("alice", "id-1").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(registry.All().empty());
+  ASSERT_TRUE(registry.Add(MakeJob("id-1", "alice")).ok());
+  EXPECT_TRUE(registry.Find("alice", "id-1").ok());
+}
+
+TEST(JobRegistryTest, ReservingATakenOrClaimedIdFails) {
+  JobRegistry registry;
+  ASSERT_TRUE(registry.Add(MakeJob("taken", "alice")).ok());
+  EXPECT_EQ(registry.Reserve("taken").code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(registry.Reserve("claimed").ok());
+  EXPECT_EQ(registry.Reserve("claimed").code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST(JobRegistryTest, UnreserveFreesAClaimButNeverAJob) {
+  JobRegistry registry;
+  ASSERT_TRUE(registry.Reserve("claimed").ok());
+  registry.Unreserve("claimed");
+  EXPECT_TRUE(registry.Reserve("claimed").ok());
+  ASSERT_TRUE(registry.Add(MakeJob("job", "alice")).ok());
+  registry.Unreserve("job");
+  EXPECT_TRUE(registry.Find("alice", "job").ok());
+}
+
 TEST(JobRegistryTest, UnknownIdIsNotFound) {
   JobRegistry registry;
   EXPECT_EQ(registry.Find("alice", "nope").status().code(),
