@@ -272,9 +272,11 @@ std::string CommandHelp(const CommandInfo& c) {
                       "\nGlobal flags: see 'cmdctl --help'.\n");
 }
 
-int UsageError(const std::string& message) {
+// `show_help_hint`: add where to read the usage (not when the message
+// already says what to do).
+int UsageError(const std::string& message, bool show_help_hint = true) {
   std::string text = absl::StrCat("cmdctl: ", message, "\n");
-  if (!absl::StrContains(message, "usage: ")) {
+  if (show_help_hint && !absl::StrContains(message, "usage: ")) {
     absl::StrAppend(&text, "Run 'cmdctl --help' for usage.\n");
   }
   WriteAll(STDERR_FILENO, text);
@@ -403,7 +405,10 @@ int Main(const std::vector<std::string>& argv) {
       GlobalFlagValues{ExplicitFlag("server"), ExplicitFlag("cert"),
                        ExplicitFlag("key"), ExplicitFlag("ca")},
       &GetEnv);
-  if (!config.ok()) return UsageError(std::string(config.status().message()));
+  if (!config.ok()) {
+    return UsageError(std::string(config.status().message()),
+                      /*show_help_hint=*/false);
+  }
   absl::Status tls = EnforceTls13Policy();
   if (!tls.ok()) {
     WriteAll(STDERR_FILENO, absl::StrCat("cmdctl: ", tls.message(), "\n"));
@@ -412,7 +417,8 @@ int Main(const std::vector<std::string>& argv) {
   absl::StatusOr<grpc::SslCredentialsOptions> credentials =
       LoadCredentials(*config);
   if (!credentials.ok()) {
-    return UsageError(std::string(credentials.status().message()));
+    return UsageError(std::string(credentials.status().message()),
+                      /*show_help_hint=*/false);
   }
   std::shared_ptr<grpc::Channel> channel =
       MakeChannel(config->server.value, *credentials);

@@ -1,6 +1,9 @@
 // The real cmdctl binary against a real cmdctld, over real mutual TLS 1.3,
 // with certificates made by the test (SPEC §7).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -546,7 +549,7 @@ TEST_F(CliTest, EnvironmentVariablesSetEverything) {
   ProcessResult bad = Cli({"list"}, env);
   EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
   EXPECT_THAT(bad.err, AllOf(HasSubstr("/nonexistent/cert.pem"),
-                             HasSubstr("$CMDCTL_CERT")));
+                             HasSubstr("$CMDCTL_CERT"), OneLine()));
 }
 
 TEST_F(CliTest, FlagsWinOverEnvironment) {
@@ -611,6 +614,26 @@ TEST_F(CliTest, UnreachableServerFailsPromptlyNamingTheAddress) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_THAT(r.err, AllOf(HasSubstr(address), HasSubstr("cmdctld is running"),
                            OneLine()));
+}
+
+TEST_F(CliTest, SilentServerFailsAfterTheConnectTimeoutNamingTheAddress) {
+  // Accepts TCP connections (the kernel does) but never answers the TLS
+  // handshake.
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string address = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  ProcessResult r = Cli({"--server=" + address, "list"});
+  close(fd);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, AllOf(HasSubstr(address), OneLine()));
 }
 
 TEST_F(CliTest, ClientCertificateFromAnotherCaIsRefused) {
