@@ -342,44 +342,60 @@ void SilenceGrpcLogs() {
   }
 }
 
-int Dispatch(const Invocation& inv,
-             const std::map<std::string, std::string>& env, Session& session) {
-  const std::string& command = inv.command;
-  if (command == "run") {
-    RunOptions options;
-    options.program = inv.arguments[0];
-    options.args.assign(inv.arguments.begin() + 1, inv.arguments.end());
-    options.run_as = FLAGS_as;
-    options.working_dir = FLAGS_workdir;
-    options.env = env;
-    options.wait = FLAGS_wait;
-    return RunJob(session, options);
+// One command with its flags read and checked.
+struct CommandRequest {
+  std::string command;
+  std::string job_id;  // get-output, get-status, stop
+  RunOptions run;
+  bool follow = true;
+  OutputFormat format = OutputFormat::kText;
+  std::optional<absl::Duration> grace;  // unset: the server's default
+};
+
+// Reads the command's flags (already applied to gflags) and checks what can
+// be checked before connecting. INVALID_ARGUMENT is a usage error.
+absl::StatusOr<CommandRequest> ReadCommand(
+    const Invocation& inv, std::map<std::string, std::string> env) {
+  CommandRequest request;
+  request.command = inv.command;
+  if (inv.command == "run") {
+    if (inv.arguments[0].empty()) {
+      return absl::InvalidArgumentError("PROGRAM must not be empty");
+    }
+    request.run.program = inv.arguments[0];
+    request.run.args.assign(inv.arguments.begin() + 1, inv.arguments.end());
+    request.run.run_as = FLAGS_as;
+    request.run.working_dir = FLAGS_workdir;
+    request.run.env = std::move(env);
+    request.run.wait = FLAGS_wait;
+    return request;
   }
-  if (command == "get-output") {
-    return GetOutput(session, inv.arguments[0], FLAGS_follow);
-  }
-  if (command == "get-status" || command == "list") {
+  if (inv.command != "list") request.job_id = inv.arguments[0];
+  request.follow = FLAGS_follow;
+  if (inv.command == "get-status" || inv.command == "list") {
     absl::StatusOr<OutputFormat> format = ParseOutputFormat(FLAGS_output);
-    // Checked before connecting; see Main.
-    if (command == "list") return ListJobs(session, *format);
-    return GetStatus(session, inv.arguments[0], *format);
+    if (!format.ok()) return format.status();
+    request.format = *format;
   }
-  // stop
-  std::optional<absl::Duration> grace;
-  if (!FlagInfo("grace").is_default) grace = *ParseGracePeriod(FLAGS_grace);
-  return StopJob(session, inv.arguments[0], grace);
+  if (inv.command == "stop" && !FlagInfo("grace").is_default) {
+    absl::StatusOr<absl::Duration> grace = ParseGracePeriod(FLAGS_grace);
+    if (!grace.ok()) return grace.status();
+    request.grace = *grace;
+  }
+  return request;
 }
 
-// Checks what can be checked before connecting.
-absl::Status ValidateCommandFlags(const Invocation& inv) {
-  if (inv.command == "get-status" || inv.command == "list") {
-    return ParseOutputFormat(FLAGS_output).status();
+int Dispatch(const CommandRequest& request, Session& session) {
+  const std::string& command = request.command;
+  if (command == "run") return RunJob(session, request.run);
+  if (command == "get-output") {
+    return GetOutput(session, request.job_id, request.follow);
   }
-  if (inv.command == "stop") return ParseGracePeriod(FLAGS_grace).status();
-  if (inv.command == "run" && inv.arguments[0].empty()) {
-    return absl::InvalidArgumentError("PROGRAM must not be empty");
+  if (command == "get-status") {
+    return GetStatus(session, request.job_id, request.format);
   }
-  return absl::OkStatus();
+  if (command == "stop") return StopJob(session, request.job_id, request.grace);
+  return ListJobs(session, request.format);
 }
 
 }  // namespace
@@ -398,8 +414,9 @@ int Main(const std::vector<std::string>& argv) {
   std::map<std::string, std::string> env;
   absl::Status applied = ApplyFlags(inv->global_flags, &env);
   if (applied.ok()) applied = ApplyFlags(inv->command_flags, &env);
-  if (applied.ok()) applied = ValidateCommandFlags(*inv);
   if (!applied.ok()) return UsageError(std::string(applied.message()));
+  absl::StatusOr<CommandRequest> request = ReadCommand(*inv, std::move(env));
+  if (!request.ok()) return UsageError(std::string(request.status().message()));
 
   absl::StatusOr<ConnectionConfig> config = ResolveConnectionConfig(
       GlobalFlagValues{ExplicitFlag("server"), ExplicitFlag("cert"),
@@ -431,7 +448,7 @@ int Main(const std::vector<std::string>& argv) {
   }
   Session session{config->server.value,
                   cmdctl::v1::ProcessService::NewStub(channel)};
-  return Dispatch(*inv, env, session);
+  return Dispatch(*request, session);
 }
 
 }  // namespace cmdctl::cli
