@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -66,6 +67,42 @@ absl::StatusOr<pid_t> Spawn(std::vector<std::string> args,
   return pid;
 }
 
+// fork + exec with the given ids (posix_spawn cannot change users); stdin
+// from /dev/null, stdout and stderr to `log_path`.
+absl::StatusOr<pid_t> SpawnAs(std::vector<std::string> args,
+                              const std::string& log_path, uid_t uid,
+                              gid_t gid) {
+  std::vector<char*> argv = Argv(args);
+  const int log =
+      open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return absl::InternalError(absl::StrCat("open ", log_path));
+  if (fchown(log, uid, gid) != 0) {
+    close(log);
+    return absl::InternalError("fchown log");
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    // Async-signal-safe calls only.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(log, 1) < 0 ||
+        dup2(log, 2) < 0 || setgroups(0, nullptr) != 0 || setgid(gid) != 0 ||
+        setuid(uid) != 0) {
+      _exit(126);
+    }
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  close(log);
+  return pid;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
@@ -85,14 +122,20 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, server->log_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  absl::StatusOr<pid_t> pid = Spawn(args, &actions);
-  posix_spawn_file_actions_destroy(&actions);
+  absl::StatusOr<pid_t> pid;
+  if (options.run_as_uid >= 0) {
+    pid = SpawnAs(args, server->log_path_, options.run_as_uid,
+                  options.run_as_gid);
+  } else {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, server->log_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid = Spawn(args, &actions);
+    posix_spawn_file_actions_destroy(&actions);
+  }
   if (!pid.ok()) return pid.status();
   server->pid_ = *pid;
 

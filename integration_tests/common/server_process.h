@@ -23,6 +23,10 @@ struct ServerProcessOptions {
   std::string work_dir;                  // port file and log go here
   std::vector<std::string> extra_flags;  // e.g. "--output_dir=..."
   absl::Duration start_timeout = absl::Seconds(30);
+  // Run the server as this user instead of the test's (root) user: uid,
+  // gid, no supplementary groups. -1: unchanged.
+  int run_as_uid = -1;
+  int run_as_gid = -1;
 };
 
 class ServerProcess {

@@ -86,7 +86,7 @@ class CmdctldTest : public ::testing::Test {
     for (int pid : orphans_) kill(pid, SIGKILL);
   }
 
-  void StartServer() {
+  void StartServer(const std::vector<std::string>& extra_flags = {}) {
     const std::string out = work_.path() + "/out";
     mkdir(out.c_str(), 0755);
     ServerProcessOptions options;
@@ -96,6 +96,8 @@ class CmdctldTest : public ::testing::Test {
     options.key_path = fixture->key_path;
     options.work_dir = work_.path();
     options.extra_flags = {"--output_dir=" + out, "--shutdown_grace=2s"};
+    options.extra_flags.insert(options.extra_flags.end(), extra_flags.begin(),
+                               extra_flags.end());
     absl::StatusOr<std::unique_ptr<ServerProcess>> server =
         ServerProcess::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -362,6 +364,56 @@ TEST_F(CmdctldTest, MissingProgramIsNotFound) {
       << status.error_message();
 }
 
+TEST_F(CmdctldTest, NonRootServerRunsJobsOnlyAsItselfAndSaysSo) {
+  absl::StatusOr<cmdctl::testing::TestUser> bob_user =
+      cmdctl::testing::EnsureTestUser(kBob);
+  ASSERT_TRUE(bob_user.ok());
+  server_.reset();
+  // Everything the unprivileged server reads or writes, owned by it.
+  TempDir own;
+  ASSERT_EQ(chmod(own.path().c_str(), 0755), 0);
+  ASSERT_EQ(chown(own.path().c_str(), bob_user->uid, bob_user->gid), 0);
+  const std::string out = own.path() + "/out";
+  ASSERT_EQ(mkdir(out.c_str(), 0700), 0);
+  ASSERT_EQ(chown(out.c_str(), bob_user->uid, bob_user->gid), 0);
+  std::vector<std::string> files = {
+      own.WriteFile("ca.pem", fixture->ca.cert_pem()),
+      own.WriteFile("server.pem", fixture->server.cert_pem),
+      own.WriteFile("server.key", fixture->server.key_pem)};
+  for (const auto& f : files) {
+    ASSERT_EQ(chown(f.c_str(), bob_user->uid, bob_user->gid), 0);
+  }
+  ServerProcessOptions options;
+  options.binary = CMDCTLD_PATH;
+  options.ca_path = files[0];
+  options.cert_path = files[1];
+  options.key_path = files[2];
+  options.work_dir = own.path();
+  options.extra_flags = {"--output_dir=" + out};
+  options.run_as_uid = static_cast<int>(bob_user->uid);
+  options.run_as_gid = static_cast<int>(bob_user->gid);
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+
+  // Alice may run as kAlice, but this server cannot act as anyone else.
+  v1::RunProcessRequest request;
+  request.set_command("id");
+  v1::RunProcessResponse response;
+  grpc::Status denied =
+      Stub(fixture->alice)->RunProcess(Context().get(), request, &response);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(denied.error_message(),
+              HasSubstr(absl::StrCat("can only run jobs as ", kBob)));
+  // As itself it works.
+  auto bob = Stub(fixture->bob);
+  const std::string id = Run(bob.get(), "id", {"-un"});
+  WaitForEnd(bob.get(), id);
+  EXPECT_EQ(ReadAll(bob.get(), id).out, std::string(kBob) + "\n");
+  server_.reset();
+}
+
 // ---------------------------------------------------------------------------
 // Streaming
 
@@ -592,6 +644,70 @@ TEST_F(CmdctldTest, SigtermEndsStreamsStopsJobsAndExitsCleanly) {
                         ") Z "))
       << "job pid " << pid << " still alive";
   EXPECT_THAT(server_->ReadLog(), HasSubstr("graceful shutdown"));
+}
+
+// How the chunk size was chosen (docs/RPC.md). Not a test: run with
+// --gtest_also_run_disabled_tests --gtest_filter=*MeasureChunkSizes.
+TEST_F(CmdctldTest, DISABLED_MeasureChunkSizes) {
+  constexpr long long kBytes = 256LL << 20;
+  for (int chunk_kib : {16, 64, 256, 1024}) {
+    server_.reset();
+    StartServer({absl::StrCat("--output_chunk_bytes=", chunk_kib * 1024)});
+    auto alice = Stub(fixture->alice);
+    const std::string id =
+        Run(alice.get(), "head", {"-c", std::to_string(kBytes), "/dev/zero"});
+    WaitForEnd(alice.get(), id);
+    double best_seconds = 1e9;
+    long long server_ticks = 0, client_ticks = 0;
+    for (int round = 0; round < 3; ++round) {
+      const long long s0 = *CpuTicks(server_->pid());
+      const long long c0 = *CpuTicks(getpid());
+      const absl::Time t0 = absl::Now();
+      auto context = Context();
+      v1::ProcessOutputRequest request;
+      request.set_job_id(id);
+      auto reader = alice->GetProcessOutput(context.get(), request);
+      v1::ProcessOutputResponse message;
+      long long got = 0;
+      while (reader->Read(&message)) got += message.data().size();
+      ASSERT_TRUE(reader->Finish().ok());
+      ASSERT_EQ(got, kBytes);
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+      if (seconds < best_seconds) {
+        best_seconds = seconds;
+        server_ticks = *CpuTicks(server_->pid()) - s0;
+        client_ticks = *CpuTicks(getpid()) - c0;
+      }
+    }
+    // Memory held per stalled reader at this chunk size.
+    const long long before = *RssKiB(server_->pid());
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::unique_ptr<v1::ProcessService::Stub>> stubs;
+    std::vector<std::unique_ptr<grpc::ClientReader<v1::ProcessOutputResponse>>>
+        readers;
+    constexpr int kStalled = 20;
+    for (int i = 0; i < kStalled; ++i) {
+      stubs.push_back(v1::ProcessService::NewStub(
+          Channel(&fixture->alice, StalledClientArgs())));
+      contexts.push_back(Context());
+      v1::ProcessOutputRequest request;
+      request.set_job_id(id);
+      readers.push_back(
+          stubs.back()->GetProcessOutput(contexts.back().get(), request));
+    }
+    absl::SleepFor(absl::Seconds(3));
+    const long long after = *RssKiB(server_->pid());
+    for (size_t i = 0; i < readers.size(); ++i) {
+      contexts[i]->TryCancel();
+      (void)readers[i]->Finish();
+    }
+    std::printf(
+        "[ MEASURED ] chunk %4d KiB: %6.0f MiB/s, server CPU %3lld ticks, "
+        "client CPU %3lld ticks per 256 MiB; %5.0f KiB RSS per stalled "
+        "reader\n",
+        chunk_kib, 256 / best_seconds, server_ticks, client_ticks,
+        static_cast<double>(after - before) / kStalled);
+  }
 }
 
 // ---------------------------------------------------------------------------
