@@ -140,6 +140,7 @@ done
 [[ $ready == 1 ]] || { "$cmdctl" list || true; die "cmdctld did not answer on $listen within 20 s"; }
 
 say "A demo job, followed"
+# shellcheck disable=SC2016 # expanded by the job's shell, not here
 demo='for i in 1 2 3 4 5; do echo "tick $i: $(id -un) in $PWD"; sleep 1; done; echo "done (this line went to stderr)" >&2'
 echo "\$ cmdctl run sh -c '$demo'"
 job=$("$cmdctl" run sh -c "$demo")
