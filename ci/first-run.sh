@@ -156,12 +156,18 @@ if [[ ${CMDCTL_FIRST_RUN_STOP:-0} == 1 ]]; then
   exit 0
 fi
 
+# What differs from cmdctl's defaults must be exported in the user's shell.
+exports="  export PATH=$build/bin:\$PATH"
+[[ $listen == localhost:9090 ]] || exports+=$'\n'"  export CMDCTL_SERVER=$listen"
+if [[ $client_dir != "$home/.config/cmdctl" ]]; then
+  exports+=$'\n'"  export CMDCTL_CERT=$client_dir/client.pem CMDCTL_KEY=$client_dir/client.key CMDCTL_CA=$client_dir/ca.pem"
+fi
 cat <<MSG
 
 cmdctld is running on $listen (pid $(cat "$pidfile"), log $log).
 Your certificate is in $client_dir (identity '$user', may run as '$demo_user').
 Try:
-  export PATH=$build/bin:\$PATH
+$exports
   cmdctl run ls -la
   cmdctl run --wait sh -c 'echo out; echo err >&2; exit 3'; echo "exit \$?"
   cmdctl list
