@@ -11,6 +11,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -215,7 +217,27 @@ std::string Placeholder(const std::string& name) {
   return it == names->end() ? "VALUE" : it->second;
 }
 
+// `text` in lines of at most `width` columns, every line after the first
+// indented by `indent` spaces.
+std::string Wrap(const std::string& text, size_t indent, size_t width) {
+  std::string out;
+  size_t column = indent;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (column > indent && column + 1 + word.size() > width) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      column = indent;
+    } else if (column > indent) {
+      out += ' ';
+      ++column;
+    }
+    absl::StrAppend(&out, word);
+    column += word.size();
+  }
+  return out;
+}
+
 std::string FlagHelp(const std::vector<const char*>& names) {
+  constexpr size_t kIndent = 22;
   std::string out;
   for (const char* name : names) {
     gflags::CommandLineFlagInfo info = FlagInfo(name);
@@ -223,12 +245,16 @@ std::string FlagHelp(const std::vector<const char*>& names) {
         info.type == "bool" ? absl::StrCat("--[no]", name)
                             : absl::StrCat("--", name, "=", Placeholder(name));
     std::string line = absl::StrCat("  ", spelled);
-    line += line.size() < 22 ? std::string(22 - line.size(), ' ') : "  ";
-    absl::StrAppend(&out, line, info.description);
+    std::string description = info.description;
     if (info.type == "bool" || !info.default_value.empty()) {
-      absl::StrAppend(&out, " [default: ", info.default_value, "]");
+      absl::StrAppend(&description, " [default: ", info.default_value, "]");
     }
-    out += "\n";
+    if (line.size() + 2 > kIndent) {
+      absl::StrAppend(&line, "\n", std::string(kIndent, ' '));
+    } else {
+      line += std::string(kIndent - line.size(), ' ');
+    }
+    absl::StrAppend(&out, line, Wrap(description, kIndent, 79), "\n");
   }
   return out;
 }
