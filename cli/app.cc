@@ -468,7 +468,8 @@ int Main(const std::vector<std::string>& argv) {
   grpc::Status connected = Connect(channel, kConnectTimeout);
   if (!connected.ok()) {
     Failure failure =
-        FailureFromRpc(connected, CallContext{config->server.value, ""});
+        FailureFromRpc(connected, CallContext{config->server.value, "",
+                                              /*connected=*/false});
     WriteAll(STDERR_FILENO, failure.message + "\n");
     return failure.exit_code;
   }

@@ -37,7 +37,8 @@ int Report(const Failure& failure) {
 
 int ReportRpc(const grpc::Status& status, const Session& session,
               const std::string& job_id) {
-  return Report(FailureFromRpc(status, CallContext{session.server, job_id}));
+  return Report(FailureFromRpc(
+      status, CallContext{session.server, job_id, /*connected=*/true}));
 }
 
 bool PrintStdout(std::string_view text) {

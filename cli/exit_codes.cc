@@ -107,7 +107,12 @@ Failure FailureFromRpc(const grpc::Status& status, const CallContext& call) {
           "URI principal:<login> (default: the first)");
       break;
     case grpc::StatusCode::UNAVAILABLE:
-      message = Unavailable(detail, call);
+      message = call.connected
+                    ? absl::StrCat("cmdctl: lost the connection to cmdctld at ",
+                                   call.server, " (", detail,
+                                   "); check that it is still running "
+                                   "(systemctl status cmdctld)")
+                    : Unavailable(detail, call);
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       message = absl::StrCat("cmdctl: no answer from cmdctld at ", call.server,

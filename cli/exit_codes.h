@@ -21,6 +21,9 @@ inline constexpr int kExitUsage = 2;
 struct CallContext {
   std::string server;  // the address dialled, e.g. "localhost:9090"
   std::string job_id;  // the job asked about; empty for run and list
+  // The connection had been established (an error now means it was lost,
+  // not that it could not be made).
+  bool connected = false;
 };
 
 // An error for the user: the exit status and the one line for stderr

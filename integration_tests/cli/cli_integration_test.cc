@@ -320,6 +320,32 @@ TEST_F(CliTest, RunWaitInterruptDetachesAndLeavesTheJobRunning) {
   EXPECT_EQ(Cli({"stop", "--grace=0s", job_id}).exit_code, 0);
 }
 
+TEST_F(CliTest, ServerShutdownWhileWaitingIsOneLineNamingTheServer) {
+  // A server of its own, to shut down.
+  const std::string port_file = dir_->path() + "/shutdown-port";
+  BackgroundProcess server(
+      {CMDCTLD_BIN, "--listen=127.0.0.1:0", "--port_file=" + port_file,
+       "--cert=" + server_pem_, "--key=" + server_key_, "--ca=" + ca_pem_},
+      dir_->path() + "/shutdown-cmdctld.log");
+  std::optional<std::string> port = WaitForLine(port_file, "", server);
+  ASSERT_TRUE(port.has_value());
+  const std::string address = "127.0.0.1:" + *port;
+  const std::string log = dir_->path() + "/shutdown-client.log";
+  BackgroundProcess waiter(
+      {"/usr/bin/env", "-i", "HOME=" + empty_home_, "CMDCTL_SERVER=" + address,
+       "CMDCTL_CERT=" + alice_pem_, "CMDCTL_KEY=" + alice_key_,
+       "CMDCTL_CA=" + ca_pem_, CMDCTL_BIN, "run", "--wait", "sh", "-c",
+       "echo started; exec sleep 1000"},
+      log);
+  ASSERT_TRUE(WaitForLine(log, "started", waiter).has_value());
+  server.Stop();  // SIGTERM: graceful shutdown, jobs stopped
+  EXPECT_EQ(waiter.Wait(absl::Seconds(60)), 1);
+  std::optional<std::string> message = WaitForLine(log, "cmdctl: ", waiter);
+  ASSERT_TRUE(message.has_value());
+  EXPECT_THAT(*message,
+              AllOf(HasSubstr("lost the connection"), HasSubstr(address)));
+}
+
 TEST_F(CliTest, ClosedStdoutEndsQuietlyLikeSigpipe) {
   // `cmdctl run --wait seq ... | head -1`: the reader goes away; cmdctl ends
   // as a program killed by SIGPIPE would, without an error message.

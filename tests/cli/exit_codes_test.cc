@@ -90,6 +90,17 @@ TEST(FailureFromRpcTest, UnavailableAfterHandshakeSuggestsCertificate) {
                     HasSubstr("accepts your certificate")));
 }
 
+TEST(FailureFromRpcTest, UnavailableOnceConnectedSaysTheConnectionWasLost) {
+  Failure f = FailureFromRpc(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"),
+      CallContext{"127.0.0.1:7", "job-1", /*connected=*/true});
+  EXPECT_EQ(f.exit_code, kExitServerError);
+  EXPECT_THAT(
+      f.message,
+      AllOf(HasSubstr("lost the connection"), HasSubstr("127.0.0.1:7"),
+            HasSubstr("server shutting down"), Not(HasSubstr("certificate"))));
+}
+
 TEST(FailureFromRpcTest, DeadlineNamesAddress) {
   Failure f = FailureFromRpc(
       grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"),
