@@ -22,8 +22,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
@@ -371,10 +369,8 @@ absl::Status LinuxProcessHost::Init() {
 }
 
 void LinuxProcessHost::SetUpCgroups() {
-  std::ifstream mountinfo_file("/proc/self/mountinfo");
-  std::stringstream mountinfo;
-  mountinfo << mountinfo_file.rdbuf();
-  const std::optional<CgroupMount> mount = FindCgroup2Mount(mountinfo.str());
+  const std::optional<CgroupMount> mount = FindCgroup2Mount(
+      ReadSmallFile(AT_FDCWD, "/proc/self/mountinfo").value_or(""));
   if (!mount) {
     LOG(WARNING) << "no cgroup v2 mount: jobs are tracked by process group "
                     "only (see docs/OS_ADAPTER.md)";
@@ -383,10 +379,8 @@ void LinuxProcessHost::SetUpCgroups() {
   std::string dir = options_.cgroup_parent;
   std::string v2_path;
   if (dir.empty()) {
-    std::ifstream cgroup_file("/proc/self/cgroup");
-    std::stringstream cgroup;
-    cgroup << cgroup_file.rdbuf();
-    const std::optional<std::string> own = FindCgroup2Path(cgroup.str());
+    const std::optional<std::string> own = FindCgroup2Path(
+        ReadSmallFile(AT_FDCWD, "/proc/self/cgroup").value_or(""));
     std::optional<std::string> own_dir;
     if (own) own_dir = CgroupDirectory(*mount, *own);
     if (!own_dir) {
@@ -532,6 +526,21 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
   }
   if (spec.program.empty()) {
     return absl::InvalidArgumentError("empty program");
+  }
+  // The domain validates these; execve would silently cut at a NUL.
+  auto has_nul = [](const std::string& s) {
+    return s.find('\0') != std::string::npos;
+  };
+  bool bad = has_nul(spec.program) || has_nul(spec.run_as) ||
+             has_nul(spec.working_dir);
+  for (const std::string& arg : spec.args) bad = bad || has_nul(arg);
+  for (const auto& [key, value] : spec.env) {
+    bad = bad || has_nul(key) || has_nul(value) || key.empty() ||
+          key.find('=') != std::string::npos;
+  }
+  if (bad) {
+    return absl::InvalidArgumentError(
+        "NUL byte in the request, or an empty env name or one with '='");
   }
   if (!spec.working_dir.empty() && spec.working_dir[0] != '/') {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -824,10 +833,10 @@ absl::Status LinuxProcessHost::SignalTree(Job& job, int sig) {
     if (!absl::SimpleAtoi(line, &pid) || pid <= 0) continue;
     const int pidfd = PidfdOpen(pid);
     if (pidfd < 0) continue;  // already gone
-    std::ifstream cgroup_file(absl::StrCat("/proc/", pid, "/cgroup"));
-    std::stringstream cgroup;
-    cgroup << cgroup_file.rdbuf();
-    if (FindCgroup2Path(cgroup.str()) == job.cgroup_v2_path) {
+    const std::string cgroup_file = absl::StrCat("/proc/", pid, "/cgroup");
+    const std::optional<std::string> cgroup =
+        ReadSmallFile(AT_FDCWD, cgroup_file.c_str());
+    if (cgroup && FindCgroup2Path(*cgroup) == job.cgroup_v2_path) {
       PidfdSendSignal(pidfd, sig);
     }
     close(pidfd);

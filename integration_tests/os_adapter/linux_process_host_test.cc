@@ -127,14 +127,25 @@ std::string Describe(const std::optional<ExitInfo>& e) {
                      : absl::StrCat("exit ", e->exit_code);
 }
 
+// The content of a /proc file; empty when the process went away meanwhile
+// (std::ifstream throws on such read errors).
+std::string ReadProcFile(const std::string& path) {
+  std::string out;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
 // True when some process has `needle` in its command line.
 bool AnyProcessMentions(const std::string& needle) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)),
-                        std::istreambuf_iterator<char>());
+    const std::string cmdline = ReadProcFile(entry.path() / "cmdline");
     if (absl::StrContains(cmdline, needle)) return true;
   }
   return false;
@@ -147,9 +158,7 @@ int CountZombieChildren() {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+    const std::string stat = ReadProcFile(entry.path() / "stat");
     const size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
@@ -191,6 +200,13 @@ class LinuxProcessHostTest : public ::testing::Test {
     absl::StatusOr<gid_t> team = testing::EnsureTestGroup("cmdctl-it-team");
     ASSERT_TRUE(team.ok());
     team_gid_ = *team;
+    // Every user the tests need exists before any host reaps children (a
+    // reaping host would take useradd's exit status).
+    for (const char* login : {"cmdctl-it-bob", "cmdctl-it-mal-state",
+                              "cmdctl-it-mal-jobs", "cmdctl-it-mal-swap"}) {
+      absl::StatusOr<testing::TestUser> user = testing::EnsureTestUser(login);
+      ASSERT_TRUE(user.ok()) << user.status();
+    }
     // The server holds a supplementary group of its own: it must not leak.
     absl::StatusOr<gid_t> server_group =
         testing::EnsureTestGroup("cmdctl-it-server");
@@ -427,6 +443,20 @@ TEST_F(LinuxProcessHostTest, NonExecutableInPathBeatsNotFoundElsewhere) {
   ExpectNothingLeft(spec.job_id, *alice_);
 }
 
+TEST_F(LinuxProcessHostTest, NulBytesAreInvalidArgument) {
+  ProcessSpec in_arg = Spec("echo", {std::string("a\0b", 3)});
+  EXPECT_EQ(
+      host_->Start(in_arg, std::make_shared<TestObserver>()).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  ExpectNothingLeft(in_arg.job_id, *alice_);
+  ProcessSpec in_env = Spec("echo");
+  in_env.env = {{"A", std::string("x\0y", 3)}};
+  EXPECT_EQ(
+      host_->Start(in_env, std::make_shared<TestObserver>()).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  ExpectNothingLeft(in_env.job_id, *alice_);
+}
+
 TEST_F(LinuxProcessHostTest, BadUserAndWorkingDirAreRefusedBeforeSpawning) {
   ProcessSpec unknown = Spec("true", {}, "cmdctl-it-nobody-such");
   EXPECT_EQ(
@@ -517,9 +547,8 @@ TEST_F(LinuxProcessHostTest, KillLeavesNoSetsidOrDoubleForkEscapee) {
     const int pidfd = PidfdOpen(pid);
     ASSERT_GE(pidfd, 0) << "escapee " << pid << " not running";
     // It is in the job's cgroup, whatever its session.
-    std::ifstream in(absl::StrCat("/proc/", pid, "/cgroup"));
-    std::string cgroup((std::istreambuf_iterator<char>(in)),
-                       std::istreambuf_iterator<char>());
+    const std::string cgroup =
+        ReadProcFile(absl::StrCat("/proc/", pid, "/cgroup"));
     EXPECT_THAT(cgroup, HasSubstr(spec.job_id));
     pidfds.push_back(pidfd);
   }
