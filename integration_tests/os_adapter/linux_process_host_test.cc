@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -842,6 +843,70 @@ TEST(LinuxProcessHostFallbackTest, KillReachesTheProcessGroupWithoutCgroups) {
   struct pollfd p = {pidfd, POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 60000), 1);
   close(pidfd);
+}
+
+// The server dies (no destructor runs); the job keeps writing its output,
+// which is a plain file of the user's.
+TEST(LinuxProcessHostCrashTest, JobKeepsWritingItsOutputWhenTheServerDies) {
+  absl::StatusOr<testing::TestUser> alice =
+      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  // Adopt the orphaned job, so that it can be reaped here in the end.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  const std::string flag = absl::StrCat("/tmp/cmdctl-it-crash-", NewJobId());
+  const std::string id = NewJobId();
+  int pipefd[2];
+  ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
+  const pid_t server = fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    LinuxProcessHostOptions options;
+    options.launcher_path = CMDCTL_LAUNCHER_PATH;
+    auto host = LinuxProcessHost::Create(options);
+    std::string report = "create failed";
+    if (host.ok()) {
+      ProcessSpec spec;
+      spec.job_id = id;
+      spec.program = "sh";
+      spec.args = {"-c", absl::StrCat("echo one; while [ ! -e ", flag,
+                                      " ]; do sleep 0.05; done; echo two")};
+      spec.run_as = "cmdctl-it-alice";
+      absl::Status started =
+          (*host)->Start(spec, std::make_shared<TestObserver>()).status();
+      report = absl::StrCat(started.ToString(), " ", (*host)->cgroup_parent());
+    }
+    (void)!write(pipefd[1], report.data(), report.size());
+    _exit(0);  // a crash: no destructor kills the job
+  }
+  close(pipefd[1]);
+  std::string report;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof(buf))) > 0) report.append(buf, n);
+  close(pipefd[0]);
+  int status;
+  ASSERT_EQ(waitpid(server, &status, 0), server);
+  ASSERT_TRUE(absl::StartsWith(report, "OK")) << report;
+  const std::string cgroup_parent = report.size() > 3 ? report.substr(3) : "";
+
+  { std::ofstream(flag) << ""; }
+  const std::string file =
+      absl::StrCat(alice->home, "/.local/state/cmdctl/jobs/", id, "/stdout");
+  const absl::Time deadline = absl::Now() + kTimeout;
+  while (ReadProcFile(file) != "one\ntwo\n" && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(ReadProcFile(file), "one\ntwo\n");
+
+  // Clean up: the job (now ours) and its cgroup.
+  siginfo_t si;
+  while (waitid(P_ALL, 0, &si, WEXITED) == 0) {
+  }
+  if (!cgroup_parent.empty()) {
+    rmdir(absl::StrCat(cgroup_parent, "/", id).c_str());
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  fs::remove(flag);
 }
 
 // A host that is not root runs jobs only as its own user.
