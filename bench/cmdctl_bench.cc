@@ -146,6 +146,8 @@ class Bench {
   void Follow();
   void Stop();
   void Scale();
+  void ScaleJobs();       // 1,000 running jobs.
+  void ScaleFollowers();  // 1,000 followers of one job.
 
  private:
   void Error(absl::string_view figure, const absl::Status& s) {
@@ -212,11 +214,15 @@ void Bench::Start() {
     if (!s.ok()) Error("start", s);
     mux = s.ok();
   }
+  std::vector<double> cli_cpu, ssh_cpu;  // The client process's own CPU.
   auto time_run = [this](const std::vector<std::string>& argv,
-                         std::vector<double>* out, absl::string_view what) {
+                         std::vector<double>* out, absl::string_view what,
+                         std::vector<double>* cpu = nullptr) {
     auto t0 = Clock::now();
-    absl::StatusOr<int> rc = RunToEnd(argv);
+    double cpu_s = 0;
+    absl::StatusOr<int> rc = RunToEnd(argv, -1, -1, &cpu_s);
     double s = SecondsSince(t0);
+    if (cpu != nullptr) cpu->push_back(cpu_s);
     if (!rc.ok() || *rc != 0) {
       Error("start", rc.ok() ? absl::InternalError(
                                    absl::StrCat(what, " exited with ", *rc))
@@ -228,10 +234,10 @@ void Bench::Start() {
   for (int i = 0; i < sizes_.cold_runs; ++i) {
     if (client_ && !FLAGS_cli.empty()) {
       time_run(CliArgv({"run", "--wait", "true"}), &cli,
-               "cmdctl run --wait true");
+               "cmdctl run --wait true", &cli_cpu);
     }
     if (ssh_) {
-      time_run(ssh_->Argv("true", false), &ssh_new, "ssh true");
+      time_run(ssh_->Argv("true", false), &ssh_new, "ssh true", &ssh_cpu);
       if (mux) time_run(ssh_->Argv("true", true), &ssh_mux, "ssh (mux) true");
     }
   }
@@ -244,6 +250,11 @@ void Bench::Start() {
       {"1 start", "cmdctl run --wait true p50 (cold)", Ms(Quantile(cli, 0.5)),
        "ms", "ssh localhost true (ControlMaster)", Ms(Quantile(ssh_mux, 0.5)),
        Better::kLower, std::nullopt, note});
+  report_->Add({"1 start", "cmdctl run --wait true: client CPU p50",
+                Ms(Quantile(cli_cpu, 0.5)), "ms",
+                "ssh localhost true: client CPU p50",
+                Ms(Quantile(ssh_cpu, 0.5)), Better::kLower, std::nullopt,
+                "user+sys of the client process (wait4 rusage)"});
 }
 
 // ---------------------------------------------------------------- 2. Stream
@@ -504,6 +515,65 @@ void Bench::StopAll(std::vector<std::string>* ids) {
 
 void Bench::Scale() {
   if (!client_) return;
+  ScaleJobs();
+  ScaleFollowers();
+}
+
+void Bench::ScaleJobs() {
+  // --- 1,000 running jobs.
+  std::vector<std::string> ids;
+  absl::Mutex ids_mu;
+  absl::StatusOr<ProcSample> j0 = Server();
+  auto t1 = Clock::now();
+  std::vector<std::thread> starters;
+  std::atomic<int> next{0};
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    starters.emplace_back([&] {
+      while (next.fetch_add(1) < sizes_.jobs) {
+        absl::StatusOr<std::string> job = client_->Run("sleep", {"3600"});
+        if (!job.ok()) {
+          if (failures.fetch_add(1) == 0) Error("scale jobs", job.status());
+          continue;
+        }
+        absl::MutexLock lock(&ids_mu);
+        ids.push_back(*job);
+      }
+    });
+  }
+  for (auto& t : starters) t.join();
+  double start_s = SecondsSince(t1);
+  absl::SleepFor(absl::Seconds(1));
+  absl::StatusOr<ProcSample> j1 = Server();
+  absl::SleepFor(absl::Seconds(sizes_.idle_seconds / 2));
+  absl::StatusOr<ProcSample> j2 = Server();
+  int started = static_cast<int>(ids.size());
+  if (j0.ok() && j1.ok() && j2.ok()) {
+    std::string note =
+        absl::StrCat(started, " of ", sizes_.jobs, " started in ", start_s,
+                     " s by 4 threads; server threads ", j2->threads);
+    report_->Add({"5 scale",
+                  absl::StrCat("server RSS, ", started, " running jobs"),
+                  j2->rss_kib / 1024.0, "MiB", "server RSS before",
+                  j0->rss_kib / 1024.0, Better::kLower, std::nullopt, note});
+    report_->Add(
+        {"5 scale", absl::StrCat("server CPU per job start"),
+         Ms((j1->cpu_seconds - j0->cpu_seconds) / std::max(1, started)), "ms",
+         "", 0, Better::kLower, std::nullopt, note});
+    report_->Add({"5 scale",
+                  absl::StrCat("server CPU, ", started, " idle jobs, ",
+                               sizes_.idle_seconds / 2, " s"),
+                  j2->cpu_seconds - j1->cpu_seconds, "s", "", 0, Better::kLower,
+                  std::nullopt, note});
+  }
+  auto t2 = Clock::now();
+  StopAll(&ids);
+  report_->Add({"5 scale", absl::StrCat("stop ", started, " jobs one by one"),
+                SecondsSince(t2), "s", "", 0, Better::kLower, std::nullopt,
+                ""});
+}
+
+void Bench::ScaleFollowers() {
   const int n = sizes_.followers;
   // --- 1,000 followers of one job: idle first, then all receive everything.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -600,7 +670,8 @@ void Bench::Scale() {
          "GiB/s", "", 0, Better::kHigher, std::nullopt, note});
     report_->Add({"5 scale",
                   absl::StrCat("server peak RSS, ", n, " active followers"),
-                  peak_rss_kib / 1024.0, "MiB", "", 0, Better::kLower,
+                  peak_rss_kib / 1024.0, "MiB", "server RSS before",
+                  s0.ok() ? s0->rss_kib / 1024.0 : kNaN, Better::kLower,
                   Goal{Better::kLower, 200}, note});
     report_->Add({"5 scale",
                   absl::StrCat("server CPU, ", n, " active followers"),
@@ -610,58 +681,6 @@ void Bench::Scale() {
   if (all) followers.clear();
   stubs.clear();
   channels.clear();
-
-  // --- 1,000 running jobs.
-  std::vector<std::string> ids;
-  absl::Mutex ids_mu;
-  absl::StatusOr<ProcSample> j0 = Server();
-  auto t1 = Clock::now();
-  std::vector<std::thread> starters;
-  std::atomic<int> next{0};
-  std::atomic<int> failures{0};
-  for (int t = 0; t < 4; ++t) {
-    starters.emplace_back([&] {
-      while (next.fetch_add(1) < sizes_.jobs) {
-        absl::StatusOr<std::string> job = client_->Run("sleep", {"3600"});
-        if (!job.ok()) {
-          if (failures.fetch_add(1) == 0) Error("scale jobs", job.status());
-          continue;
-        }
-        absl::MutexLock lock(&ids_mu);
-        ids.push_back(*job);
-      }
-    });
-  }
-  for (auto& t : starters) t.join();
-  double start_s = SecondsSince(t1);
-  absl::SleepFor(absl::Seconds(1));
-  absl::StatusOr<ProcSample> j1 = Server();
-  absl::SleepFor(absl::Seconds(sizes_.idle_seconds / 2));
-  absl::StatusOr<ProcSample> j2 = Server();
-  int started = static_cast<int>(ids.size());
-  if (j0.ok() && j1.ok() && j2.ok()) {
-    std::string note =
-        absl::StrCat(started, " of ", sizes_.jobs, " started in ", start_s,
-                     " s by 4 threads; server threads ", j2->threads);
-    report_->Add({"5 scale",
-                  absl::StrCat("server RSS, ", started, " running jobs"),
-                  j2->rss_kib / 1024.0, "MiB", "server RSS before",
-                  j0->rss_kib / 1024.0, Better::kLower, std::nullopt, note});
-    report_->Add(
-        {"5 scale", absl::StrCat("server CPU per job start"),
-         Ms((j1->cpu_seconds - j0->cpu_seconds) / std::max(1, started)), "ms",
-         "", 0, Better::kLower, std::nullopt, note});
-    report_->Add({"5 scale",
-                  absl::StrCat("server CPU, ", started, " idle jobs, ",
-                               sizes_.idle_seconds / 2, " s"),
-                  j2->cpu_seconds - j1->cpu_seconds, "s", "", 0, Better::kLower,
-                  std::nullopt, note});
-  }
-  auto t2 = Clock::now();
-  StopAll(&ids);
-  report_->Add({"5 scale", absl::StrCat("stop ", started, " jobs one by one"),
-                SecondsSince(t2), "s", "", 0, Better::kLower, std::nullopt,
-                ""});
 }
 
 int Main() {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,18 +137,24 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int stdout_fd,
   return pid;
 }
 
-int WaitPid(pid_t pid) {
+int WaitPid(pid_t pid, double* cpu_seconds) {
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage ru {};
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  if (cpu_seconds != nullptr) {
+    *cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                   ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   }
   return status;
 }
 
 absl::StatusOr<int> RunToEnd(const std::vector<std::string>& argv,
-                             int stdout_fd, int stderr_fd) {
+                             int stdout_fd, int stderr_fd,
+                             double* cpu_seconds) {
   absl::StatusOr<pid_t> pid = Spawn(argv, stdout_fd, stderr_fd);
   if (!pid.ok()) return pid.status();
-  int status = WaitPid(*pid);
+  int status = WaitPid(*pid, cpu_seconds);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
 }

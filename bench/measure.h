@@ -43,12 +43,14 @@ std::vector<std::pair<std::string, std::string>> DescribeMachine();
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
                             int stdout_fd = -1, int stderr_fd = -1);
 
-// Waits for pid; returns its wait status.
-int WaitPid(pid_t pid);
+// Waits for pid; returns its wait status. With cpu_seconds, also the
+// child's user+system CPU time.
+int WaitPid(pid_t pid, double* cpu_seconds = nullptr);
 
 // Spawn + WaitPid; returns the exit code, or 128+signal.
 absl::StatusOr<int> RunToEnd(const std::vector<std::string>& argv,
-                             int stdout_fd = -1, int stderr_fd = -1);
+                             int stdout_fd = -1, int stderr_fd = -1,
+                             double* cpu_seconds = nullptr);
 
 }  // namespace cmdctl::bench
 
