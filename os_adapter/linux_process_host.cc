@@ -754,6 +754,25 @@ absl::Status LinuxProcessHost::Launch(const ProcessSpec& spec, const User& user,
 }
 
 void LinuxProcessHost::Register(std::shared_ptr<Job> job) {
+  // Once the job is published (by_pid_, or the pidfd in epoll without
+  // reap_orphans) the loop may end it at any moment and close its fds: every
+  // fd goes into epoll before that. Early events are harmless: cgroup.events
+  // is only acted upon after the main exit, and with reap_orphans an exit
+  // reaped before publication is parked in starting_.
+  Job* raw = job.get();
+  auto add = [this, raw](int fd, uint32_t events, uint64_t tag) {
+    struct epoll_event ev = {};
+    ev.events = events;
+    ev.data.u64 = reinterpret_cast<uint64_t>(raw) | tag;
+    // Fails only when the kernel is out of memory for epoll items.
+    CHECK_EQ(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev), 0)
+        << "epoll_ctl: " << strerror(errno);
+  };
+  if (job->events_fd >= 0) add(job->events_fd, EPOLLPRI, kEventsTag);
+  // The pidfd also wakes the reaper if SIGCHLD were lost (a library resetting
+  // its disposition, a sanitizer deferring it).
+  if (options_.reap_orphans) add(job->pidfd, EPOLLIN, kPidfdTag);
+
   const std::string out = absl::StrCat("/proc/self/fd/", job->stdout_fd);
   const std::string err = absl::StrCat("/proc/self/fd/", job->stderr_fd);
   std::optional<ExitInfo> early_exit;
@@ -775,29 +794,16 @@ void LinuxProcessHost::Register(std::shared_ptr<Job> job) {
       if (it != starting_.end() && it->second) {
         early_exit = it->second;
       } else {
-        by_pid_[job->pid] = job;
+        by_pid_[job->pid] = job;  // published: the reaper may end it now
       }
       starting_.erase(job->pid);
-    }
-  }
-  Job* raw = job.get();
-  if (job->events_fd >= 0) {
-    struct epoll_event ev = {};
-    ev.events = EPOLLPRI;
-    ev.data.u64 = reinterpret_cast<uint64_t>(raw) | kEventsTag;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, job->events_fd, &ev) != 0) {
-      LOG(ERROR) << "epoll_ctl(cgroup.events): " << strerror(errno);
     }
   }
   if (early_exit) {
     const ExitInfo exit = *early_exit;
     Post([this, raw, exit] { OnMainExit(*raw, exit); });
   } else if (!options_.reap_orphans) {
-    struct epoll_event ev = {};
-    ev.events = EPOLLIN;
-    ev.data.u64 = reinterpret_cast<uint64_t>(raw) | kPidfdTag;
-    CHECK_EQ(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, job->pidfd, &ev), 0)
-        << strerror(errno);
+    add(job->pidfd, EPOLLIN, kPidfdTag);  // published: may end it now
   }
 }
 
@@ -1024,7 +1030,11 @@ void LinuxProcessHost::Loop() {
         default: {
           Job* job = reinterpret_cast<Job*>(token & ~kTagMask);
           if ((token & kTagMask) == kPidfdTag) {
-            OnPidfdReadable(*job);
+            if (options_.reap_orphans) {
+              ReapChildren();  // reaps this main process among others
+            } else {
+              OnPidfdReadable(*job);
+            }
           } else {
             CheckTreeGone(*job);
           }
@@ -1073,7 +1083,7 @@ void LinuxProcessHost::DrainInotify() {
 
 void LinuxProcessHost::ReapChildren() {
   uint64_t count;
-  (void)!read(sigchld_fd_, &count, sizeof(count));
+  (void)!read(sigchld_fd_, &count, sizeof(count));  // nonblocking
   std::vector<std::pair<std::shared_ptr<Job>, ExitInfo>> exits;
   {
     absl::WriterMutexLock spawn_lock(&spawn_mu_);
@@ -1185,6 +1195,11 @@ void LinuxProcessHost::FinishJob(Job& job) {
   }
   if (job.stdout_wd >= 0) inotify_rm_watch(inotify_fd_, job.stdout_wd);
   if (job.stderr_wd >= 0) inotify_rm_watch(inotify_fd_, job.stderr_wd);
+  if (options_.reap_orphans) {
+    // Orphans of this job were killed with it; reap them without waiting for
+    // SIGCHLD.
+    Post([this] { ReapChildren(); });
+  }
   std::shared_ptr<ProcessObserver> observer = std::move(job.observer);
   if (notify && observer != nullptr) observer->OnExit(*job.exit, Now());
 }
