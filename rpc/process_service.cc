@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/string_view.h"
@@ -252,9 +253,54 @@ class OutputReactor final
   uint64_t bytes_sent_ ABSL_GUARDED_BY(shared_->mu) = 0;
 };
 
+// StopProcess calls waiting for their job to end. A call is finished by
+// whoever takes it out of `calls` first: the job's end, or
+// AbortPendingStops.
+struct ProcessServiceImpl::PendingStops {
+  struct Call {
+    grpc::ServerUnaryReactor* reactor;
+    v1::StopProcessResponse* response;
+    std::string identity;
+    std::string job_id;
+  };
+  absl::Mutex mu;
+  uint64_t next_id ABSL_GUARDED_BY(mu) = 0;
+  absl::flat_hash_map<uint64_t, Call> calls ABSL_GUARDED_BY(mu);
+
+  uint64_t Add(Call call) {
+    absl::MutexLock lock(&mu);
+    const uint64_t id = next_id++;
+    calls.emplace(id, std::move(call));
+    return id;
+  }
+  std::optional<Call> Take(uint64_t id) {
+    absl::MutexLock lock(&mu);
+    auto it = calls.find(id);
+    if (it == calls.end()) return std::nullopt;
+    Call call = std::move(it->second);
+    calls.erase(it);
+    return call;
+  }
+};
+
 ProcessServiceImpl::ProcessServiceImpl(JobManager* jobs,
                                        CallerResolver resolve_caller)
-    : jobs_(jobs), resolve_caller_(std::move(resolve_caller)) {}
+    : jobs_(jobs),
+      resolve_caller_(std::move(resolve_caller)),
+      pending_stops_(std::make_shared<PendingStops>()) {}
+
+void ProcessServiceImpl::AbortPendingStops() {
+  absl::flat_hash_map<uint64_t, PendingStops::Call> calls;
+  {
+    absl::MutexLock lock(&pending_stops_->mu);
+    calls.swap(pending_stops_->calls);
+  }
+  for (auto& [id, call] : calls) {
+    FinishUnary(
+        call.reactor, call.identity, "StopProcess", call.job_id,
+        absl::UnavailableError("server shutting down before the job ended"));
+  }
+}
 
 ProcessServiceImpl::~ProcessServiceImpl() {
   absl::MutexLock lock(&mu_);
@@ -359,13 +405,19 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::StopProcess(
     FinishUnary(reactor, caller->identity, kMethod, job_id, valid);
     return reactor;
   }
-  // Finishes from the thread that sees the job end (or at once).
+  // Finishes from the thread that sees the job end (or at once), unless
+  // AbortPendingStops got there first.
+  const uint64_t id = pending_stops_->Add(
+      PendingStops::Call{reactor, response, caller->identity, job_id});
   jobs_->Stop(caller->identity, job_id, *grace,
-              [reactor, response, identity = caller->identity,
-               job_id](absl::StatusOr<JobStatus> result) {
-                if (result.ok()) ToProto(*result, response->mutable_status());
-                FinishUnary(reactor, identity, "StopProcess", job_id,
-                            result.status());
+              [pending = pending_stops_, id](absl::StatusOr<JobStatus> result) {
+                std::optional<PendingStops::Call> call = pending->Take(id);
+                if (!call.has_value()) return;  // already answered
+                if (result.ok()) {
+                  ToProto(*result, call->response->mutable_status());
+                }
+                FinishUnary(call->reactor, call->identity, "StopProcess",
+                            call->job_id, result.status());
               });
   return reactor;
 }

@@ -72,6 +72,12 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
   // status (after its write in flight, if any). Does not wait.
   void BeginShutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Server shutdown, last resort: StopProcess calls still waiting for their
+  // job to end are answered UNAVAILABLE now (a later end is then ignored).
+  // Only for when the jobs did not end, since gRPC cannot stop while a call
+  // is unfinished.
+  void AbortPendingStops() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Output streams open now (tests, metrics).
   size_t OpenStreams() const ABSL_LOCKS_EXCLUDED(mu_);
   // Waits (on a condition, no polling) until at most `n` output streams
@@ -89,8 +95,12 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
   void RemoveStream(OutputReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
   bool shutting_down() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  struct PendingStops;
+
   JobManager* const jobs_;
   const CallerResolver resolve_caller_;
+  // Shared with the StopProcess callbacks, which may outlive the service.
+  const std::shared_ptr<PendingStops> pending_stops_;
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

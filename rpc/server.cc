@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(
 CmdctlServer::~CmdctlServer() {
   if (!shut_down_ && server_ != nullptr) {
     service_->BeginShutdown();
+    service_->AbortPendingStops();
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
@@ -113,6 +114,8 @@ void CmdctlServer::Shutdown(absl::Duration job_grace) {
   if (!jobs_ended->WaitForNotificationWithTimeout(bound)) {
     LOG(ERROR) << "some jobs had not ended " << absl::FormatDuration(bound)
                << " after the stop; shutting down anyway";
+    // gRPC cannot stop while a StopProcess call waits for such a job.
+    service_->AbortPendingStops();
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + kCallDrainTime));
   server_->Wait();

@@ -67,18 +67,26 @@ class SignalWatchingHost : public FakeProcessHost {
     ++terminates_;
     return status;
   }
-  // Waits (on a condition) for the first TERM.
+  TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override {
+    TimerId id = FakeProcessHost::RunAfter(delay, std::move(fn));
+    absl::MutexLock lock(&signal_mu_);
+    ++timers_;
+    return id;
+  }
+  // Waits (on a condition) until a stop is under way: TERM sent and the
+  // KILL timer armed, so that moving the clock now is meaningful.
   bool WaitForTerminate() {
     absl::MutexLock lock(&signal_mu_);
-    auto sent = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(signal_mu_) {
-      return terminates_ > 0;
+    auto armed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(signal_mu_) {
+      return terminates_ > 0 && timers_ > 0;
     };
-    return signal_mu_.AwaitWithTimeout(absl::Condition(&sent), kBound);
+    return signal_mu_.AwaitWithTimeout(absl::Condition(&armed), kBound);
   }
 
  private:
   absl::Mutex signal_mu_;
   int terminates_ ABSL_GUARDED_BY(signal_mu_) = 0;
+  int timers_ ABSL_GUARDED_BY(signal_mu_) = 0;
 };
 
 struct Output {
@@ -482,6 +490,31 @@ TEST_F(ProcessServiceTest, StopUsesTheRequestedGrace) {
   EXPECT_EQ(response.status().state(), v1::JOB_STATE_STOPPED);
 }
 
+TEST_F(ProcessServiceTest, AbortedStopAnswersUnavailableAndIgnoresTheLateEnd) {
+  const std::string id = RunAsAlice("sleep", {"100"});
+  v1::StopProcessRequest request;
+  request.set_job_id(id);
+  v1::StopProcessResponse response;
+  absl::Notification done;
+  grpc::Status status;
+  auto context = Alice();
+  stub_->async()->StopProcess(context.get(), &request, &response,
+                              [&](grpc::Status s) {
+                                status = std::move(s);
+                                done.Notify();
+                              });
+  ASSERT_TRUE(host_.WaitForTerminate());
+  server_->service()->AbortPendingStops();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kBound));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  // The job ends later: its answer has nowhere to go and is dropped.
+  host_.AdvanceTime(absl::Seconds(5));
+  host_.RunReady();
+  absl::StatusOr<JobStatus> job = jobs_->GetStatus("alice", id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state, JobState::kStopped);
+}
+
 TEST_F(ProcessServiceTest, StopOfEndedJobReturnsFinalStatusAtOnce) {
   const std::string id = RunAsAlice("true");
   ASSERT_TRUE(host_.Exit(id, ExitInfo::Exited(0)));
@@ -670,13 +703,18 @@ TEST_F(ProcessServiceTest, ShutdownEndsOpenStreamsAndStopsRunningJobs) {
   v1::ProcessOutputResponse message;
   ASSERT_TRUE(reader->Read(&message));
 
-  host_.set_on_terminate(FakeProcessHost::SignalResponse::kExitInline);
-  std::thread shutdown([this] { server_->Shutdown(absl::Seconds(5)); });
+  // Step one of the shutdown ends the stream with a clear status (the
+  // steps are separate so that the client surely reads it before the
+  // in-process transport goes away)...
+  server_->service()->BeginShutdown();
   EXPECT_FALSE(reader->Read(&message));
   grpc::Status status = reader->Finish();
-  shutdown.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(status.error_message(), "server shutting down");
+  EXPECT_TRUE(server_->service()->AwaitOpenStreamsAtMost(0, kBound));
+  // ... and the whole shutdown stops the running job.
+  host_.set_on_terminate(FakeProcessHost::SignalResponse::kExitInline);
+  server_->Shutdown(absl::Seconds(5));
   EXPECT_EQ(host_.terminate_count(id), 1);
   absl::StatusOr<JobStatus> job = jobs_->GetStatus("alice", id);
   ASSERT_TRUE(job.ok());
