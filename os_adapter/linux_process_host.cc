@@ -460,6 +460,7 @@ LinuxProcessHost::~LinuxProcessHost() {
   if (options_.reap_orphans && sigchld_fd_ >= 0) {
     g_sigchld_fd.store(-1);
     signal(SIGCHLD, SIG_DFL);
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
     g_reaper_taken.store(false);
   }
   {
@@ -490,7 +491,7 @@ absl::StatusOr<LinuxProcessHost::User> LinuxProcessHost::LookupUser(
     buf.resize(buf.size() * 2);
   }
   if (rc != 0 && rc != ENOENT && rc != ESRCH) {
-    return ErrnoToStatus(rc, absl::StrCat("looking up user ", login));
+    return HostErrnoStatus(rc, absl::StrCat("looking up user ", login));
   }
   if (found == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown user: ", login));
@@ -609,7 +610,7 @@ absl::Status LinuxProcessHost::Launch(const ProcessSpec& spec, const User& user,
 
   if (cgroup_parent_fd_ >= 0) {
     if (mkdirat(cgroup_parent_fd_, id.c_str(), 0755) != 0) {
-      return ErrnoToStatus(errno, "creating the job's cgroup");
+      return HostErrnoStatus(errno, "creating the job's cgroup");
     }
     made_cgroup = true;
     cgroup_fd = openat(cgroup_parent_fd_, id.c_str(),
@@ -619,19 +620,19 @@ absl::Status LinuxProcessHost::Launch(const ProcessSpec& spec, const User& user,
       events_fd = openat(cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
     }
     if (cgroup_fd < 0 || procs_fd < 0 || events_fd < 0) {
-      return ErrnoToStatus(errno, "opening the job's cgroup");
+      return HostErrnoStatus(errno, "opening the job's cgroup");
     }
   }
   if (output_dir_fd_ >= 0) {
     if (mkdirat(output_dir_fd_, id.c_str(), 0700) != 0) {
-      return ErrnoToStatus(errno, "creating the job's output directory");
+      return HostErrnoStatus(errno, "creating the job's output directory");
     }
     made_outdir = true;
     outdir_fd = openat(output_dir_fd_, id.c_str(),
                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (outdir_fd < 0 || fchown(outdir_fd, user.uid, user.gid) != 0 ||
         fchmod(outdir_fd, 0700) != 0) {
-      return ErrnoToStatus(errno, "preparing the job's output directory");
+      return HostErrnoStatus(errno, "preparing the job's output directory");
     }
   }
 
@@ -656,7 +657,7 @@ absl::Status LinuxProcessHost::Launch(const ProcessSpec& spec, const User& user,
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return ErrnoToStatus(errno, "socketpair");
+    return HostErrnoStatus(errno, "socketpair");
   }
   sock = sv[0];
   {
@@ -696,12 +697,12 @@ absl::Status LinuxProcessHost::Launch(const ProcessSpec& spec, const User& user,
     close(sv[1]);
     if (rc != 0) {
       pid = 0;
-      return ErrnoToStatus(rc, "spawning the launcher");
+      return HostErrnoStatus(rc, "spawning the launcher");
     }
   }
   // The launcher is our unreaped child: its pid cannot be reused yet.
   pidfd = PidfdOpen(pid);
-  if (pidfd < 0) return ErrnoToStatus(errno, "pidfd_open");
+  if (pidfd < 0) return HostErrnoStatus(errno, "pidfd_open");
   struct timeval tv = {kLauncherTimeoutSeconds, 0};
   setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
@@ -709,7 +710,7 @@ absl::Status LinuxProcessHost::Launch(const ProcessSpec& spec, const User& user,
   if (procs_fd >= 0) attached.push_back(procs_fd);
   if (outdir_fd >= 0) attached.push_back(outdir_fd);
   if (!SendRequest(sock, body, attached)) {
-    return ErrnoToStatus(errno, "sending the launch request");
+    return HostErrnoStatus(errno, "sending the launch request");
   }
   CloseFd(procs_fd);
   CloseFd(outdir_fd);
@@ -823,7 +824,7 @@ absl::Status LinuxProcessHost::SignalTree(Job& job, int sig) {
     // Fallback: the session's process group (pgid == the main pid, which
     // stays reserved while any member of the group lives).
     if (kill(-job.pid, sig) != 0 && errno != ESRCH) {
-      return ErrnoToStatus(errno, "killpg");
+      return HostErrnoStatus(errno, "killpg");
     }
     return absl::OkStatus();
   }
@@ -832,7 +833,7 @@ absl::Status LinuxProcessHost::SignalTree(Job& job, int sig) {
   // is never signalled.
   std::optional<std::string> procs =
       ReadSmallFile(job.cgroup_fd, "cgroup.procs");
-  if (!procs) return ErrnoToStatus(errno, "reading cgroup.procs");
+  if (!procs) return HostErrnoStatus(errno, "reading cgroup.procs");
   for (absl::string_view line :
        absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
     int pid;
@@ -859,7 +860,7 @@ absl::Status LinuxProcessHost::KillTree(Job& job) {
       const int err = errno;
       close(fd);
       if (written) return absl::OkStatus();
-      return ErrnoToStatus(err, "writing cgroup.kill");
+      return HostErrnoStatus(err, "writing cgroup.kill");
     }
     // Kernels before 5.14 have no cgroup.kill: signal each process.
   }
@@ -903,7 +904,7 @@ absl::StatusOr<std::string> LinuxProcessHost::ReadOutput(
     const ssize_t n = pread(fd, data.data() + got, max_bytes - got,
                             static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoToStatus(errno, "reading job output");
+    if (n < 0) return HostErrnoStatus(errno, "reading job output");
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
@@ -920,7 +921,7 @@ absl::StatusOr<int64_t> LinuxProcessHost::OutputSize(const std::string& job_id,
   const int fd =
       stream == OutputStream::kStdout ? job->stdout_fd : job->stderr_fd;
   struct stat st;
-  if (fstat(fd, &st) != 0) return ErrnoToStatus(errno, "fstat of job output");
+  if (fstat(fd, &st) != 0) return HostErrnoStatus(errno, "fstat of job output");
   return static_cast<int64_t>(st.st_size);
 }
 

@@ -68,6 +68,12 @@ absl::Status ErrnoToStatus(int err, absl::string_view what) {
   }
 }
 
+absl::Status HostErrnoStatus(int err, absl::string_view what) {
+  absl::Status status = cmdctl::ErrnoToStatus(err, what);
+  if (status.code() == absl::StatusCode::kResourceExhausted) return status;
+  return absl::InternalError(status.message());
+}
+
 absl::Status LaunchFailureToStatus(LaunchStage stage, int err,
                                    absl::string_view program,
                                    absl::string_view working_dir) {

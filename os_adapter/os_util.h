@@ -18,6 +18,13 @@ namespace cmdctl {
 // operation; the message is "<what>: <strerror(err)>".
 absl::Status ErrnoToStatus(int err, absl::string_view what);
 
+// For a failure of the host's own machinery (cgroups, sockets, spawning the
+// launcher, reading an output fd), whose errno says nothing about the
+// caller's request: RESOURCE_EXHAUSTED for the resource errnos (EMFILE,
+// ENFILE, ENOMEM, EAGAIN, ENOSPC, EDQUOT), INTERNAL otherwise. Same message
+// as ErrnoToStatus.
+absl::Status HostErrnoStatus(int err, absl::string_view what);
+
 // What a launcher failure (stage, errno) means to the caller of Start
 // (ProcessHost::Start's contract).
 absl::Status LaunchFailureToStatus(LaunchStage stage, int err,

@@ -95,6 +95,18 @@ TEST(ErrnoToStatusTest, MapsCommonErrors) {
               HasSubstr("opening f: No such file or directory"));
 }
 
+TEST(HostErrnoStatusTest, HostFailuresAreInternalUnlessResources) {
+  // A cgroup directory that vanished is no "program not found".
+  EXPECT_EQ(HostErrnoStatus(ENOENT, "x").code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(HostErrnoStatus(EACCES, "x").code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(HostErrnoStatus(EMFILE, "x").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(HostErrnoStatus(EAGAIN, "x").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(HostErrnoStatus(ENOENT, "opening f").message(),
+              HasSubstr("opening f: No such file or directory"));
+}
+
 TEST(LaunchFailureToStatusTest, MissingProgramIsNotFound) {
   absl::Status s =
       LaunchFailureToStatus(LaunchStage::kExec, ENOENT, "nope", "");
