@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -352,6 +353,9 @@ TEST_F(LinuxProcessHostTest, EnvironmentIsExactlyTheWhitelistPlusRequest) {
 TEST_F(LinuxProcessHostTest, OnlyFdsZeroToTwoWhileManyJobsStartConcurrently) {
   constexpr int kThreads = 8;
   constexpr int kJobsPerThread = 8;
+  // A careless library in the server leaves an fd inheritable.
+  const int leaky = open("/etc/passwd", O_RDONLY);
+  ASSERT_GE(leaky, 3);
   std::vector<std::thread> threads;
   std::vector<std::vector<Result>> results(kThreads);
   for (int t = 0; t < kThreads; ++t) {
@@ -368,6 +372,7 @@ TEST_F(LinuxProcessHostTest, OnlyFdsZeroToTwoWhileManyJobsStartConcurrently) {
       EXPECT_EQ(r.out, "0 1 2\n");
     }
   }
+  close(leaky);
 }
 
 TEST_F(LinuxProcessHostTest, StdinIsDevNullAndStdoutStderrAreTheFiles) {
@@ -907,6 +912,63 @@ TEST(LinuxProcessHostCrashTest, JobKeepsWritingItsOutputWhenTheServerDies) {
   }
   prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   fs::remove(flag);
+}
+
+TEST(LinuxProcessHostTimerTest, TimersRunInDeadlineOrderOnAHostThread) {
+  LinuxProcessHostOptions options;
+  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  options.use_cgroups = false;
+  absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
+      LinuxProcessHost::Create(options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  absl::Mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  absl::Notification last;
+  auto record = [&](int n) {
+    return [&, n] {
+      absl::MutexLock l(&mu);
+      order.push_back(n);
+      threads.push_back(std::this_thread::get_id());
+    };
+  };
+  (*host)->RunAfter(absl::Milliseconds(100), record(3));
+  const TimerId cancelled =
+      (*host)->RunAfter(absl::Milliseconds(50), record(99));
+  // Due timers run in the order they were made.
+  (*host)->RunAfter(absl::Seconds(-1), record(1));
+  (*host)->RunAfter(absl::ZeroDuration(), record(2));
+  (*host)->RunAfter(absl::Milliseconds(150), [&] {
+    record(4)();
+    last.Notify();
+  });
+  (*host)->CancelTimer(cancelled);
+  (*host)->CancelTimer(12345);  // unknown: a no-op
+  ASSERT_TRUE(last.WaitForNotificationWithTimeout(kTimeout));
+  absl::MutexLock l(&mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
+  for (const std::thread::id& id : threads) {
+    EXPECT_NE(id, std::this_thread::get_id());
+  }
+}
+
+TEST(LinuxProcessHostTimerTest, ATimerMayScheduleAnotherAndCallTheHost) {
+  LinuxProcessHostOptions options;
+  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  options.use_cgroups = false;
+  absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
+      LinuxProcessHost::Create(options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  LinuxProcessHost* h = host->get();
+  absl::Notification done;
+  absl::Status status;
+  h->RunAfter(absl::ZeroDuration(), [&] {
+    // No host lock is held while a timer runs.
+    status = h->Terminate("no-such-job");
+    h->RunAfter(absl::ZeroDuration(), [&] { done.Notify(); });
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kTimeout));
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
 }
 
 // A host that is not root runs jobs only as its own user.
