@@ -20,10 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -830,23 +832,31 @@ absl::Status LinuxProcessHost::SignalTree(Job& job, int sig) {
   }
   // Every process of the cgroup. A pid read from cgroup.procs is pinned with
   // a pidfd and then checked to still be in this cgroup, so a recycled pid
-  // is never signalled.
-  std::optional<std::string> procs =
-      ReadSmallFile(job.cgroup_fd, "cgroup.procs");
-  if (!procs) return HostErrnoStatus(errno, "reading cgroup.procs");
-  for (absl::string_view line :
-       absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
-    int pid;
-    if (!absl::SimpleAtoi(line, &pid) || pid <= 0) continue;
-    const int pidfd = PidfdOpen(pid);
-    if (pidfd < 0) continue;  // already gone
-    const std::string cgroup_file = absl::StrCat("/proc/", pid, "/cgroup");
-    const std::optional<std::string> cgroup =
-        ReadSmallFile(AT_FDCWD, cgroup_file.c_str());
-    if (cgroup && FindCgroup2Path(*cgroup) == job.cgroup_v2_path) {
-      PidfdSendSignal(pidfd, sig);
+  // is never signalled. Passes repeat while they find processes forked
+  // meanwhile (bounded: a fork bomb is for Kill's cgroup.kill).
+  absl::flat_hash_set<int> signalled;
+  for (int pass = 0; pass < 8; ++pass) {
+    std::optional<std::string> procs =
+        ReadSmallFile(job.cgroup_fd, "cgroup.procs");
+    if (!procs) return HostErrnoStatus(errno, "reading cgroup.procs");
+    bool found_new = false;
+    for (absl::string_view line :
+         absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
+      int pid;
+      if (!absl::SimpleAtoi(line, &pid) || pid <= 0) continue;
+      if (!signalled.insert(pid).second) continue;
+      found_new = true;
+      const int pidfd = PidfdOpen(pid);
+      if (pidfd < 0) continue;  // already gone
+      const std::string cgroup_file = absl::StrCat("/proc/", pid, "/cgroup");
+      const std::optional<std::string> cgroup =
+          ReadSmallFile(AT_FDCWD, cgroup_file.c_str());
+      if (cgroup && FindCgroup2Path(*cgroup) == job.cgroup_v2_path) {
+        PidfdSendSignal(pidfd, sig);
+      }
+      close(pidfd);
     }
-    close(pidfd);
+    if (!found_new) break;
   }
   return absl::OkStatus();
 }
@@ -898,10 +908,17 @@ absl::StatusOr<std::string> LinuxProcessHost::ReadOutput(
   }
   const int fd =
       stream == OutputStream::kStdout ? job->stdout_fd : job->stderr_fd;
-  std::string data(max_bytes, '\0');
+  // Allocate only for what is there (the file may grow meanwhile: the
+  // caller reads again).
+  struct stat st;
+  if (fstat(fd, &st) != 0) return HostErrnoStatus(errno, "fstat of job output");
+  const size_t available =
+      st.st_size > offset ? static_cast<size_t>(st.st_size - offset) : 0;
+  const size_t want = std::min(max_bytes, available);
+  std::string data(want, '\0');
   size_t got = 0;
-  while (got < max_bytes) {
-    const ssize_t n = pread(fd, data.data() + got, max_bytes - got,
+  while (got < want) {
+    const ssize_t n = pread(fd, data.data() + got, want - got,
                             static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return HostErrnoStatus(errno, "reading job output");

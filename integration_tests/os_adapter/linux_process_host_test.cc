@@ -641,6 +641,21 @@ TEST_F(LinuxProcessHostTest, BinaryOutputIsByteExact) {
             up.substr(250));
   EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 256, 100), "");
   EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 1000, 100), "");
+  // A huge max is no huge allocation.
+  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 0, SIZE_MAX), up);
+  EXPECT_EQ(
+      host_->ReadOutput(r.id, OutputStream::kStdout, -1, 10).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LinuxProcessHostTest, UnknownJobIsNotFoundEverywhere) {
+  const std::string id = NewJobId();
+  EXPECT_EQ(host_->ReadOutput(id, OutputStream::kStdout, 0, 10).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->OutputSize(id, OutputStream::kStderr).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->Terminate(id).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->Kill(id).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(LinuxProcessHostTest, OutputFilesAreTheUsersWithMode0600) {
