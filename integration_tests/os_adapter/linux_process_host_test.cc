@@ -45,26 +45,28 @@ namespace fs = std::filesystem;
 
 constexpr absl::Duration kTimeout = absl::Seconds(60);
 
-// Records what the host reports about one job.
+// Records what the host reports about one job. (Waits use a CondVar, which
+// the TSan build's annotations of Debian's Abseil model exactly.)
 class TestObserver : public ProcessObserver {
  public:
   void OnOutput() override {
     absl::MutexLock l(&mu_);
     EXPECT_FALSE(exit_.has_value()) << "OnOutput after OnExit";
     ++outputs_;
+    changed_.SignalAll();
   }
   void OnExit(const ExitInfo& exit, absl::Time at) override {
     absl::MutexLock l(&mu_);
     EXPECT_FALSE(exit_.has_value()) << "OnExit twice";
     exit_ = exit;
+    changed_.SignalAll();
   }
 
   std::optional<ExitInfo> WaitForExit(absl::Duration timeout = kTimeout) {
+    const absl::Time deadline = absl::Now() + timeout;
     absl::MutexLock l(&mu_);
-    mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](std::optional<ExitInfo>* e) { return e->has_value(); }, &exit_),
-        timeout);
+    while (!exit_.has_value() && !changed_.WaitWithDeadline(&mu_, deadline)) {
+    }
     return exit_;
   }
   bool ended() {
@@ -73,16 +75,17 @@ class TestObserver : public ProcessObserver {
   }
   // Waits until OnOutput was called more than `seen` times or the job ended.
   int WaitForOutputAfter(int seen, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
     absl::MutexLock l(&mu_);
-    auto more = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return outputs_ > seen || exit_.has_value();
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&more), timeout);
+    while (outputs_ <= seen && !exit_.has_value() &&
+           !changed_.WaitWithDeadline(&mu_, deadline)) {
+    }
     return outputs_;
   }
 
  private:
   absl::Mutex mu_;
+  absl::CondVar changed_;
   int outputs_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<ExitInfo> exit_ ABSL_GUARDED_BY(mu_);
 };
