@@ -34,6 +34,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration_tests/common/test_users.h"
+#include "os_adapter/os_util.h"
 #include "os_adapter/random_id.h"
 
 namespace cmdctl {
@@ -296,9 +297,17 @@ testing::TestUser* LinuxProcessHostTest::alice_ = nullptr;
 gid_t LinuxProcessHostTest::team_gid_ = 0;
 gid_t LinuxProcessHostTest::server_gid_ = 0;
 
-TEST_F(LinuxProcessHostTest, UsesCgroupsOnThisMachine) {
-  // The hybrid test machine has cgroup v2 at /sys/fs/cgroup/unified.
+TEST_F(LinuxProcessHostTest, UsesCgroupsWhereAWritableCgroup2IsMounted) {
+  // The hybrid test machine has cgroup v2 at /sys/fs/cgroup/unified; a
+  // container may mount it read-only (then the fallback is expected).
+  const std::optional<CgroupMount> mount =
+      FindCgroup2Mount(ReadProcFile("/proc/self/mountinfo"));
+  if (!mount || access(mount->mount_point.c_str(), W_OK) != 0) {
+    EXPECT_TRUE(host_->cgroup_parent().empty());
+    GTEST_SKIP() << "no writable cgroup2 mount here";
+  }
   EXPECT_FALSE(host_->cgroup_parent().empty());
+  EXPECT_TRUE(absl::StartsWith(host_->cgroup_parent(), mount->mount_point));
 }
 
 TEST_F(LinuxProcessHostTest, JobRunsAsTheUserWithItsOwnGroupsOnly) {
