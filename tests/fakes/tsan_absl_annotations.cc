@@ -122,14 +122,9 @@ void Mutex::ReaderLockWhen(const Condition& cond) {
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration t) {
-  CMDCTL_REAL(
-      bool (*)(Mutex*, const Condition&, absl::Duration),
-      "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_"
-      "8DurationE");
-  __tsan_mutex_pre_lock(this, 0);
-  const bool met = real(this, cond, t);
-  __tsan_mutex_post_lock(this, 0, 0);
-  return met;
+  // Through our own deadline variant: the library's timeout variant may call
+  // its deadline variant through the PLT, which would annotate twice.
+  return LockWhenWithDeadline(cond, absl::Now() + t);
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, absl::Time d) {
@@ -151,13 +146,7 @@ void Mutex::Await(const Condition& cond) {
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration t) {
-  CMDCTL_REAL(bool (*)(Mutex*, const Condition&, absl::Duration),
-              "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_"
-              "8DurationE");
-  BeforeWait(this);
-  const bool met = real(this, cond, t);
-  AfterWait(this);
-  return met;
+  return AwaitWithDeadline(cond, absl::Now() + t);  // see LockWhenWithTimeout
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, absl::Time d) {
@@ -179,13 +168,7 @@ void CondVar::Wait(Mutex* mu) {
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration t) {
-  CMDCTL_REAL(bool (*)(CondVar*, Mutex*, absl::Duration),
-              "_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_"
-              "8DurationE");
-  BeforeWait(mu);
-  const bool timed_out = real(this, mu, t);
-  AfterWait(mu);
-  return timed_out;
+  return WaitWithDeadline(mu, absl::Now() + t);  // see LockWhenWithTimeout
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time d) {
@@ -213,13 +196,7 @@ void Notification::WaitForNotification() const {
 }
 
 bool Notification::WaitForNotificationWithTimeout(absl::Duration t) const {
-  CMDCTL_REAL(
-      bool (*)(const Notification*, absl::Duration),
-      "_ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS"
-      "0_8DurationE");
-  const bool notified = real(this, t);
-  if (notified) __tsan_acquire(const_cast<Notification*>(this));
-  return notified;
+  return WaitForNotificationWithDeadline(absl::Now() + t);
 }
 
 bool Notification::WaitForNotificationWithDeadline(absl::Time d) const {
