@@ -199,6 +199,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A shell starts background jobs with SIGINT ignored, and sigwait never
+  // sees an ignored signal; blocked, the default action cannot run either.
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
 
   FLAGS_logtostderr = true;
