@@ -710,6 +710,19 @@ TEST_F(CmdctldTest, DISABLED_MeasureChunkSizes) {
   }
 }
 
+TEST_F(CmdctldTest, SigintAlsoShutsDownGracefully) {
+  auto alice = Stub(fixture->alice);
+  const std::string id = Run(alice.get(), "sleep", {"120"});
+  v1::ProcessStatus status;
+  ASSERT_TRUE(GetStatus(alice.get(), id, &status).ok());
+  server_->Signal(SIGINT);
+  absl::StatusOr<int> exit = server_->WaitForExit(kBound);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << *exit;
+  EXPECT_THAT(server_->ReadLog(), HasSubstr("graceful shutdown"));
+  EXPECT_THAT(server_->ReadLog(), HasSubstr("server stopped"));
+}
+
 // ---------------------------------------------------------------------------
 // Health and reflection
 
