@@ -354,6 +354,17 @@ TEST_F(CmdctldTest, RunAsOutsidePrincipalsIsDeniedAndRootNeedsPrincipalRoot) {
   EXPECT_EQ(ReadAll(admin.get(), id).out, "0\n");
 }
 
+// cmdctld blocks SIGTERM/SIGINT in all its threads (for sigwait): a job
+// must not inherit that, or a stop's TERM would wait for the KILL.
+TEST_F(CmdctldTest, JobStartsWithNoSignalBlockedOrIgnored) {
+  auto alice = Stub(fixture->alice);
+  const std::string id =
+      Run(alice.get(), "grep", {"-E", "^Sig(Blk|Ign)", "/proc/self/status"});
+  WaitForEnd(alice.get(), id);
+  EXPECT_EQ(ReadAll(alice.get(), id).out,
+            "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
 TEST_F(CmdctldTest, MissingProgramIsNotFound) {
   v1::RunProcessRequest request;
   request.set_command("no-such-program-cmdctl");
