@@ -515,6 +515,33 @@ TEST_F(ProcessServiceTest, AbortedStopAnswersUnavailableAndIgnoresTheLateEnd) {
   EXPECT_EQ(job->state, JobState::kStopped);
 }
 
+TEST_F(ProcessServiceTest, CancelledStopStillFinishesWhenTheJobEnds) {
+  const std::string id = RunAsAlice("sleep", {"100"});
+  v1::StopProcessRequest request;
+  request.set_job_id(id);
+  v1::StopProcessResponse response;
+  absl::Notification done;
+  grpc::Status status;
+  auto context = Alice();
+  stub_->async()->StopProcess(context.get(), &request, &response,
+                              [&](grpc::Status s) {
+                                status = std::move(s);
+                                done.Notify();
+                              });
+  ASSERT_TRUE(host_.WaitForTerminate());
+  context->TryCancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kBound));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  // The stop goes on without its caller; the server side finishes the call
+  // when the job ends (else the server could not shut down, and ASan would
+  // report the reactor).
+  host_.AdvanceTime(absl::Seconds(5));
+  host_.RunReady();
+  absl::StatusOr<JobStatus> job = jobs_->GetStatus("alice", id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state, JobState::kStopped);
+}
+
 TEST_F(ProcessServiceTest, StopOfEndedJobReturnsFinalStatusAtOnce) {
   const std::string id = RunAsAlice("true");
   ASSERT_TRUE(host_.Exit(id, ExitInfo::Exited(0)));
@@ -691,6 +718,40 @@ TEST_F(ProcessServiceTest, ManyCancelledFollowersAllFinish) {
     EXPECT_EQ(readers[i]->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
   EXPECT_TRUE(server_->service()->AwaitOpenStreamsAtMost(0, kBound));
+}
+
+TEST_F(ProcessServiceTest, CancelsRacingNewOutputAllFinishCleanly) {
+  const std::string id = RunAsAlice("gen");
+  constexpr int kReaders = 16;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::ProcessOutputResponse>>>
+      readers;
+  for (int i = 0; i < kReaders; ++i) {
+    contexts.push_back(Alice());
+    v1::ProcessOutputRequest request;
+    request.set_job_id(id);
+    readers.push_back(stub_->GetProcessOutput(contexts.back().get(), request));
+  }
+  // Output arrives on another thread (as on a host thread) while readers
+  // read, and are cancelled, at various points.
+  std::thread producer([this, id] {
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(host_.AppendOutput(id, OutputStream::kStdout,
+                                     absl::StrCat("chunk ", i, "\n")));
+    }
+  });
+  for (int i = 0; i < kReaders; ++i) {
+    v1::ProcessOutputResponse message;
+    for (int n = 0; n < i * 3 && readers[i]->Read(&message); ++n) {
+    }
+    contexts[i]->TryCancel();
+  }
+  producer.join();
+  for (int i = 0; i < kReaders; ++i) {
+    EXPECT_EQ(readers[i]->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  EXPECT_TRUE(server_->service()->AwaitOpenStreamsAtMost(0, kBound));
+  ASSERT_TRUE(host_.Exit(id, ExitInfo::Exited(0)));
 }
 
 TEST_F(ProcessServiceTest, ShutdownEndsOpenStreamsAndStopsRunningJobs) {
