@@ -10,7 +10,8 @@
 #   --quick      small sizes and counts (~1-2 minutes): the CI smoke test.
 #                Its numbers are printed, never judged.
 #   --build-dir  where to build (Release); default build-bench.
-#   --no-build   use the binaries already in the build dir.
+#   --no-build   use the binaries already in the build dir; CI, after its
+#                own build: bench/run.sh --quick --no-build --build-dir build
 #   --figures    comma-separated subset of start,stream,follow,stop,scale.
 #   --server-flags "FLAGS"  extra cmdctld flags (e.g. --output_chunk_bytes=N).
 #   --server-env "K=V..."   extra environment for cmdctld (e.g. GLIBC_TUNABLES).
@@ -24,7 +25,7 @@
 # throwaway PKI and ssh keys in a temporary directory; creates the unix user
 # cmdctl-bench (no dotfiles) if missing; starts cmdctld, sshd (its own config,
 # key auth only, UsePAM no) and the raw TLS server on free 127.0.0.1 ports;
-# runs build/bin/cmdctl_bench; stops everything it started, by pid.
+# runs <build dir>/bin/cmdctl_bench; stops everything it started, by pid.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
     --server-flags) server_flags=$2; shift ;;
     --server-env) server_env=$2; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
