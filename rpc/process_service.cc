@@ -308,9 +308,13 @@ ProcessServiceImpl::~ProcessServiceImpl() {
                           << streams_.size() << " open output streams";
 }
 
-bool ProcessServiceImpl::shutting_down() const {
-  absl::MutexLock lock(&mu_);
-  return shutting_down_;
+absl::StatusOr<Caller> ProcessServiceImpl::Admit(
+    const grpc::CallbackServerContext& context) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return absl::UnavailableError(kShuttingDown);
+  }
+  return resolve_caller_(context);
 }
 
 bool ProcessServiceImpl::StartStream(OutputReactor* reactor,
@@ -356,12 +360,7 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::RunProcess(
     v1::RunProcessResponse* response) {
   constexpr char kMethod[] = "RunProcess";
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (shutting_down()) {
-    FinishUnary(reactor, "", kMethod, "",
-                absl::UnavailableError(kShuttingDown));
-    return reactor;
-  }
-  absl::StatusOr<Caller> caller = resolve_caller_(*context);
+  absl::StatusOr<Caller> caller = Admit(*context);
   if (!caller.ok()) {
     FinishUnary(reactor, "", kMethod, "", caller.status());
     return reactor;
@@ -387,12 +386,7 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::StopProcess(
   constexpr char kMethod[] = "StopProcess";
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string& job_id = request->job_id();
-  if (shutting_down()) {
-    FinishUnary(reactor, "", kMethod, job_id,
-                absl::UnavailableError(kShuttingDown));
-    return reactor;
-  }
-  absl::StatusOr<Caller> caller = resolve_caller_(*context);
+  absl::StatusOr<Caller> caller = Admit(*context);
   if (!caller.ok()) {
     FinishUnary(reactor, "", kMethod, job_id, caller.status());
     return reactor;
@@ -429,12 +423,7 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::GetProcessStatus(
   constexpr char kMethod[] = "GetProcessStatus";
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string& job_id = request->job_id();
-  if (shutting_down()) {
-    FinishUnary(reactor, "", kMethod, job_id,
-                absl::UnavailableError(kShuttingDown));
-    return reactor;
-  }
-  absl::StatusOr<Caller> caller = resolve_caller_(*context);
+  absl::StatusOr<Caller> caller = Admit(*context);
   if (!caller.ok()) {
     FinishUnary(reactor, "", kMethod, job_id, caller.status());
     return reactor;
@@ -456,12 +445,7 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::ListProcesses(
     v1::ListProcessesResponse* response) {
   constexpr char kMethod[] = "ListProcesses";
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (shutting_down()) {
-    FinishUnary(reactor, "", kMethod, "",
-                absl::UnavailableError(kShuttingDown));
-    return reactor;
-  }
-  absl::StatusOr<Caller> caller = resolve_caller_(*context);
+  absl::StatusOr<Caller> caller = Admit(*context);
   if (!caller.ok()) {
     FinishUnary(reactor, "", kMethod, "", caller.status());
     return reactor;
@@ -478,12 +462,7 @@ grpc::ServerWriteReactor<v1::ProcessOutputResponse>*
 ProcessServiceImpl::GetProcessOutput(grpc::CallbackServerContext* context,
                                      const v1::ProcessOutputRequest* request) {
   const std::string& job_id = request->job_id();
-  if (shutting_down()) {
-    auto* reactor = new OutputReactor(this, "", job_id);
-    reactor->FinishNow(absl::UnavailableError(kShuttingDown));
-    return reactor;
-  }
-  absl::StatusOr<Caller> caller = resolve_caller_(*context);
+  absl::StatusOr<Caller> caller = Admit(*context);
   if (!caller.ok()) {
     auto* reactor = new OutputReactor(this, "", job_id);
     reactor->FinishNow(caller.status());

@@ -93,7 +93,10 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
   bool StartStream(OutputReactor* reactor, std::unique_ptr<OutputCursor> cursor)
       ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveStream(OutputReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
-  bool shutting_down() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The caller of a new call: UNAVAILABLE once shutting down, else the
+  // identity the resolver finds (UNAUTHENTICATED without one).
+  absl::StatusOr<Caller> Admit(const grpc::CallbackServerContext& context) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   struct PendingStops;
 
