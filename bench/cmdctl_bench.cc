@@ -264,6 +264,30 @@ void Bench::Start() {
 
 void Bench::Stream() {
   const uint64_t bytes = sizes_.stream_bytes;
+  // What a job writing its output costs the server when nobody reads it.
+  if (client_) {
+    absl::StatusOr<ProcSample> before = Server();
+    absl::StatusOr<std::string> id =
+        client_->Run("head", {"-c", absl::StrCat(bytes), "/dev/zero"});
+    if (!id.ok()) return Error("stream", id.status());
+    auto t0 = Clock::now();
+    bool ended = false;
+    for (int i = 0; i < 12000 && !ended; ++i) {  // At most 10 minutes.
+      absl::SleepFor(absl::Milliseconds(50));
+      absl::StatusOr<v1::JobState> state = client_->State(*id);
+      if (!state.ok()) return Error("stream", state.status());
+      ended = *state != v1::JOB_STATE_RUNNING;
+    }
+    double s = SecondsSince(t0);
+    absl::StatusOr<ProcSample> after = Server();
+    if (ended && before.ok() && after.ok()) {
+      report_->Add({"2 stream", "server CPU per GiB written, no reader",
+                    (after->cpu_seconds - before->cpu_seconds) / (bytes / kGiB),
+                    "s", "", 0, Better::kLower, std::nullopt,
+                    absl::StrCat("job wrote ", bytes / kMiB, " MiB in ~", s,
+                                 " s (50 ms status polls)")});
+    }
+  }
   std::vector<double> ours, raw, ssh;
   double server_cpu = 0, late_cpu = 0;
   int64_t messages = 0, late_messages = 0;

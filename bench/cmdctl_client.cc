@@ -65,6 +65,16 @@ absl::StatusOr<std::string> CmdctlClient::Run(
   return response.job_id();
 }
 
+absl::StatusOr<v1::JobState> CmdctlClient::State(const std::string& job_id) {
+  v1::ProcessStatusRequest request;
+  request.set_job_id(job_id);
+  v1::ProcessStatusResponse response;
+  grpc::ClientContext context;
+  grpc::Status s = stub_->GetProcessStatus(&context, request, &response);
+  if (!s.ok()) return FromGrpc(s, "GetProcessStatus");
+  return response.status().state();
+}
+
 absl::StatusOr<v1::JobState> CmdctlClient::Stop(const std::string& job_id,
                                                 absl::Duration grace) {
   v1::StopProcessRequest request;

@@ -42,6 +42,8 @@ class CmdctlClient {
   // RunProcess; the job id.
   absl::StatusOr<std::string> Run(const std::string& command,
                                   const std::vector<std::string>& args);
+  // GetProcessStatus; the current state.
+  absl::StatusOr<v1::JobState> State(const std::string& job_id);
   // StopProcess; the final state.
   absl::StatusOr<v1::JobState> Stop(const std::string& job_id,
                                     absl::Duration grace);
