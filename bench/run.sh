@@ -7,7 +7,7 @@
 #   bench/run.sh [--quick] [--build-dir DIR] [--no-build] [--figures LIST]
 #                [--json FILE] [-- extra cmdctl_bench flags]
 #
-#   --quick      small sizes and counts (~1-2 minutes): the CI smoke test.
+#   --quick      small sizes and counts (~20 s after the build): CI's smoke test.
 #                Its numbers are printed, never judged.
 #   --build-dir  where to build (Release); default build-bench.
 #   --no-build   use the binaries already in the build dir; CI, after its
