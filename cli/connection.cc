@@ -17,13 +17,17 @@ std::shared_ptr<grpc::Channel> MakeChannel(
                                    args);
 }
 
-grpc::Status Connect(const std::shared_ptr<grpc::Channel>& channel,
-                     absl::Duration timeout) {
+namespace {
+
+// The standard health check, with wait_for_ready(false): on a channel whose
+// connection attempt failed it fails at once with the reason (UNAVAILABLE
+// with "Connection refused", an SSL error...); DEADLINE_EXCEEDED once
+// `deadline` has passed.
+grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
+                         absl::Time deadline) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  // Fail as soon as the channel gives up (refused, TLS error) rather than
-  // retrying until the deadline.
+  context.set_deadline(absl::ToChronoTime(deadline));
   context.set_wait_for_ready(false);
   grpc::Slice empty("");
   grpc::ByteBuffer request(&empty, 1);  // an empty HealthCheckRequest
@@ -36,13 +40,38 @@ grpc::Status Connect(const std::shared_ptr<grpc::Channel>& channel,
                    done.Notify();
                  });
   done.WaitForNotification();
-  switch (result.error_code()) {
+  return result;
+}
+
+}  // namespace
+
+grpc::Status Connect(const std::shared_ptr<grpc::Channel>& channel,
+                     absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  // Connect without a call: watch the channel until the connection (TCP,
+  // TLS 1.3 handshake, HTTP/2 preface) is READY, giving up as soon as the
+  // attempt fails (TRANSIENT_FAILURE: refused, TLS error) or at `deadline`.
+  // A round trip to the server here would only delay the first real call.
+  grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY &&
+         state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
+         state != GRPC_CHANNEL_SHUTDOWN) {
+    if (!channel->WaitForStateChange(state, absl::ToChronoTime(deadline))) {
+      break;  // the deadline passed
+    }
+    state = channel->GetState(/*try_to_connect=*/true);
+  }
+  if (state == GRPC_CHANNEL_READY) return grpc::Status::OK;
+  // Not connected. The channel's state does not say why; a call on it
+  // does, at once (or DEADLINE_EXCEEDED, the deadline having passed).
+  grpc::Status reason = HealthCheck(channel, deadline);
+  switch (reason.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return result;
+      return reason;
     default:
       // Anything else (OK, UNIMPLEMENTED, NOT_FOUND...) came from a server
-      // we are connected to.
+      // we are connected to after all (it came up meanwhile).
       return grpc::Status::OK;
   }
 }

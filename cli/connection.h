@@ -20,10 +20,11 @@ inline constexpr absl::Duration kConnectTimeout = absl::Seconds(5);
 std::shared_ptr<grpc::Channel> MakeChannel(
     const std::string& server, const grpc::SslCredentialsOptions& credentials);
 
-// Establishes the connection, waiting at most `timeout`, with one cheap call
-// (the standard health check). OK once the server has answered anything;
-// otherwise the failed call's status (UNAVAILABLE with gRPC's reason, such
-// as "Connection refused" or an SSL error, or DEADLINE_EXCEEDED).
+// Establishes the connection (TCP, TLS, HTTP/2), waiting at most `timeout`,
+// without a round trip: the first real call goes out on it at once. OK once
+// the channel is READY; otherwise the reason, as a call on the channel
+// reports it: UNAVAILABLE with gRPC's reason (such as "Connection refused" or
+// an SSL error), or DEADLINE_EXCEEDED.
 grpc::Status Connect(const std::shared_ptr<grpc::Channel>& channel,
                      absl::Duration timeout);
 
