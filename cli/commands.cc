@@ -22,9 +22,6 @@ namespace v1 = ::cmdctl::v1;
 // Unary calls answer at once; this only guards against a hung server.
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr absl::Duration kDefaultGrace = absl::Seconds(5);
-// The exit status of a process killed by SIGPIPE, as a shell reports it;
-// used when our reader (e.g. `| head`) went away.
-constexpr int kExitBrokenPipe = 128 + SIGPIPE;
 
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

@@ -7,6 +7,8 @@
 #ifndef CMDCTL_CLI_EXIT_CODES_H_
 #define CMDCTL_CLI_EXIT_CODES_H_
 
+#include <signal.h>
+
 #include <string>
 
 #include "grpcpp/support/status.h"
@@ -16,6 +18,9 @@ namespace cmdctl::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitServerError = 1;
 inline constexpr int kExitUsage = 2;
+// The exit status of a process killed by SIGPIPE, as a shell reports it;
+// used when our reader (e.g. `| head`) went away.
+inline constexpr int kExitBrokenPipe = 128 + SIGPIPE;
 
 // What the failed call was about, so the message can name it.
 struct CallContext {

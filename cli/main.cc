@@ -5,5 +5,6 @@
 #include "cli/app.h"
 
 int main(int argc, char** argv) {
-  return cmdctl::cli::Main(std::vector<std::string>(argv, argv + argc));
+  cmdctl::cli::ExitWithoutTeardown(
+      cmdctl::cli::Main(std::vector<std::string>(argv, argv + argc)));
 }
