@@ -39,6 +39,12 @@ OutputCursor::OutputCursor(std::shared_ptr<Job> job, ProcessHost* host,
 absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   if (at_end_) return std::nullopt;
   CancelWait();  // a wake still registered must not fire after this Next
+  if (!wait_error_.ok()) {
+    // WaitForMore could not arm or check: the stream ends with that error.
+    absl::Status error = std::move(wait_error_);
+    wait_error_ = absl::OkStatus();
+    return error;
+  }
   // Read the version before reading the data: output that lands after the
   // reads below moves the version past it, so WaitForMore cannot miss it.
   const auto [version, ended] = job_->VersionAndEnded();
@@ -72,6 +78,30 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
 }
 
 bool OutputCursor::WaitForMore(std::function<void()> wake) {
+  // The host reports output only while a notification is armed
+  // (ProcessHost::WatchOutput), so that a job nobody follows costs nothing
+  // per write. Nothing written after Next's reads is missed, in this order:
+  //  1. Arm. From here on, the next growth of either stream makes the host
+  //     call OnOutput, which moves the job's version past seen_version_.
+  //  2. Check the sizes. Output written before the arming (after Next's
+  //     reads, while no notification was owed) shows here: read again.
+  //  3. AwaitChange(seen_version_). Output written after step 1 has moved
+  //     the version already (AwaitChange refuses: read again) or will move
+  //     it later (the wake registered here runs).
+  // The job's end moves the version too, and OnExit needs no arming.
+  const absl::Status armed = host_->WatchOutput(job_->id());
+  if (!armed.ok()) {
+    wait_error_ = armed;
+    return false;  // the next Next returns the error
+  }
+  for (int s = 0; s < 2; ++s) {
+    absl::StatusOr<int64_t> size = host_->OutputSize(job_->id(), kStreams[s]);
+    if (!size.ok()) {
+      wait_error_ = size.status();
+      return false;
+    }
+    if (*size > offset_[s]) return false;  // written before the arming
+  }
   Job::WaitId id = 0;
   if (!job_->AwaitChange(seen_version_, std::move(wake), &id)) return false;
   wait_id_ = id;

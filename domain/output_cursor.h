@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "domain/job.h"
 #include "domain/process_host.h"
@@ -48,7 +49,10 @@ class OutputCursor {
   // called once (on a host thread) when more output may have arrived or the
   // job ended. Returns false, without registering, when that has already
   // happened since the last Next (call Next again). No thread and no timer
-  // wait on the reader's behalf.
+  // wait on the reader's behalf. It arms the host's output notification
+  // (ProcessHost::WatchOutput) for this wait only. If the host cannot arm it
+  // or tell the output's size, it returns false and the next Next returns
+  // that error.
   bool WaitForMore(std::function<void()> wake);
 
   // Cancels a registered wake. Returns true if it will never be called; false
@@ -68,6 +72,7 @@ class OutputCursor {
   int next_stream_ = 0;  // which stream Next tries first
   uint64_t seen_version_ = 0;
   std::optional<Job::WaitId> wait_id_;
+  absl::Status wait_error_;  // from WaitForMore, returned by the next Next
   bool at_end_ = false;
 };
 

@@ -29,8 +29,9 @@ class ProcessObserver {
   virtual ~ProcessObserver() = default;
 
   // More bytes may now be readable in either output stream. Called on a host
-  // thread, any number of times (events may be coalesced), never after
-  // OnExit has been called.
+  // thread, never after OnExit has been called. The host owes this call only
+  // after ProcessHost::WatchOutput armed it (once per arming; events may be
+  // coalesced); it may also call it spuriously.
   virtual void OnOutput() = 0;
 
   // The job's main process has ended and no process of its tree remains, so
@@ -86,6 +87,18 @@ class ProcessHost {
   // ReadOutput.
   virtual absl::StatusOr<int64_t> OutputSize(const std::string& job_id,
                                              OutputStream stream) = 0;
+
+  // Arms a one-shot output notification: after this call, the next time
+  // either of the job's streams grows, the host calls observer->OnOutput()
+  // (at least) once. Without an armed notification the host need not report
+  // output at all, so that a job nobody follows costs nothing per write.
+  // A caller that wants to wait arms first, then checks OutputSize (output
+  // written before the arming is seen there), then waits for OnOutput.
+  // OnOutput may also come spuriously. Cheap and idempotent (arming twice
+  // before the output is one arming); OK and a no-op for an ended job (its
+  // OnExit is always delivered, armed or not). NOT_FOUND for an unknown job
+  // id; RESOURCE_EXHAUSTED when the host is out of notification resources.
+  virtual absl::Status WatchOutput(const std::string& job_id) = 0;
 
   // The current time.
   virtual absl::Time Now() = 0;

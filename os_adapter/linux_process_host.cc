@@ -942,6 +942,14 @@ absl::StatusOr<int64_t> LinuxProcessHost::OutputSize(const std::string& job_id,
   return static_cast<int64_t>(st.st_size);
 }
 
+absl::Status LinuxProcessHost::WatchOutput(const std::string& job_id) {
+  // Every job's output is watched for its whole life (see Register).
+  if (FindJob(job_id) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  }
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------
 // Time and timers
 

@@ -95,6 +95,7 @@ class LinuxProcessHost : public ProcessHost {
                                          size_t max_bytes) override;
   absl::StatusOr<int64_t> OutputSize(const std::string& job_id,
                                      OutputStream stream) override;
+  absl::Status WatchOutput(const std::string& job_id) override;
   absl::Time Now() override;
   TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override;
   void CancelTimer(TimerId id) override;

@@ -84,10 +84,11 @@ TEST(FakeProcessHostTest, TimerSeesTheClockAtItsDueTimeAndMayAddTimers) {
   EXPECT_TRUE(second);
 }
 
-TEST(FakeProcessHostTest, OutputIsReadableAndNotifiesTheObserver) {
+TEST(FakeProcessHostTest, OutputIsReadableAndNotifiesTheObserverWhenArmed) {
   FakeProcessHost host;
   auto obs = std::make_shared<RecordingObserver>();
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
+  ASSERT_TRUE(host.WatchOutput("j1").ok());
   const std::string bytes("a\0b", 3);
   EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStdout, bytes));
   EXPECT_EQ(obs->outputs, 1);
@@ -97,6 +98,42 @@ TEST(FakeProcessHostTest, OutputIsReadableAndNotifiesTheObserver) {
   EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStdout, 1, 1),
             std::string(1, '\0'));
   EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStdout, 3, 100), "");
+}
+
+TEST(FakeProcessHostTest, OutputNotificationIsOneShotAndOnlyWhenArmed) {
+  FakeProcessHost host;
+  auto obs = std::make_shared<RecordingObserver>();
+  ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
+  EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStdout, "unwatched"));
+  EXPECT_EQ(obs->outputs, 0);
+  EXPECT_FALSE(host.armed("j1"));
+  ASSERT_TRUE(host.WatchOutput("j1").ok());
+  ASSERT_TRUE(host.WatchOutput("j1").ok());  // idempotent
+  EXPECT_TRUE(host.armed("j1"));
+  EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStderr, "1"));
+  EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStdout, "2"));
+  EXPECT_EQ(obs->outputs, 1);
+  EXPECT_EQ(host.output_notifications("j1"), 1);
+  EXPECT_EQ(host.watch_calls("j1"), 2);
+  EXPECT_FALSE(host.armed("j1"));
+  EXPECT_TRUE(host.NotifyOutputSpuriously("j1"));
+  EXPECT_EQ(obs->outputs, 2);
+}
+
+TEST(FakeProcessHostTest, WatchOutputOfAnEndedJobIsANoOpAndUnknownIsNotFound) {
+  FakeProcessHost host;
+  auto obs = std::make_shared<RecordingObserver>();
+  ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
+  ASSERT_TRUE(host.Exit("j1", ExitInfo::Exited(0)));
+  EXPECT_TRUE(host.WatchOutput("j1").ok());
+  EXPECT_FALSE(host.armed("j1"));
+  EXPECT_EQ(host.WatchOutput("nope").code(), absl::StatusCode::kNotFound);
+  host.set_watch_error(absl::ResourceExhaustedError("no watches"));
+  ASSERT_TRUE(host.Start(SpecFor("j2"), obs).ok());
+  EXPECT_EQ(host.WatchOutput("j2").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(host.armed("j2"));
+  EXPECT_EQ(host.watch_calls("j2"), 1);
 }
 
 TEST(FakeProcessHostTest, ExitIsDeliveredOnceAndReleasesTheObserver) {

@@ -291,6 +291,129 @@ TEST_F(OutputCursorTest, OutputLandingInsideNextIsSeenBeforeWaiting) {
   EXPECT_EQ(r.err, "sneaky");
 }
 
+// Output notifications are armed only while a reader waits
+// (ProcessHost::WatchOutput). The fake honours arming strictly: an append
+// while nothing is armed raises no OnOutput.
+
+TEST_F(OutputCursorTest, NoReaderWaitingArmsNothingAndCostsNoNotification) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);  // caught up, but not waiting
+  Out("unwatched");
+  Err("unwatched");
+  EXPECT_EQ(host_.watch_calls("job-1"), 0);
+  EXPECT_EQ(host_.output_notifications("job-1"), 0);
+  EXPECT_EQ(DrainNow(*cursor).out, "unwatched");
+}
+
+TEST_F(OutputCursorTest, WaitArmsTheHostsNotificationBeforeRegistering) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  int wakes = 0;
+  ASSERT_TRUE(cursor->WaitForMore([&] { ++wakes; }));
+  EXPECT_EQ(host_.watch_calls("job-1"), 1);
+  EXPECT_TRUE(host_.armed("job-1"));
+  Err("woken");
+  EXPECT_EQ(wakes, 1);
+  EXPECT_FALSE(host_.armed("job-1"));  // one-shot
+  EXPECT_EQ(DrainNow(*cursor).err, "woken");
+}
+
+TEST_F(OutputCursorTest, FollowerNeverMissesAWriteBetweenItsReadAndItsWait) {
+  // The write lands after Next caught up and before WaitForMore, while no
+  // notification is armed, so no OnOutput ever reports it: only the size
+  // check after arming can see it.
+  for (OutputStream stream : {OutputStream::kStdout, OutputStream::kStderr}) {
+    SCOPED_TRACE(stream == OutputStream::kStdout ? "stdout" : "stderr");
+    FakeProcessHost host;
+    ProcessSpec spec;
+    spec.job_id = "job-3";
+    spec.program = "prog";
+    auto job = std::make_shared<Job>("job-3", "alice", spec, host.Now());
+    ASSERT_TRUE(host.Start(spec, job).ok());
+    auto cursor = OutputCursor::Open(job, &host, /*follow=*/true, kBig).value();
+    Received r = DrainNow(*cursor);
+    ASSERT_FALSE(r.at_end);
+    ASSERT_TRUE(host.AppendOutput("job-3", stream, "unannounced"));
+    ASSERT_EQ(host.output_notifications("job-3"), 0);
+    int wakes = 0;
+    EXPECT_FALSE(cursor->WaitForMore([&] { ++wakes; }));
+    EXPECT_EQ(job->PendingWaits(), 0u);
+    r = DrainNow(*cursor, std::move(r));
+    EXPECT_EQ(stream == OutputStream::kStdout ? r.out : r.err, "unannounced");
+  }
+}
+
+TEST_F(OutputCursorTest,
+       WriteAfterTheSizeCheckIsNotifiedBecauseArmingCameFirst) {
+  // The write lands after both sizes were checked and before the wait is
+  // registered: only a notification armed before the checks reports it.
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  int checks = 0;
+  auto after_size = [this, &checks] {
+    if (++checks == 2) Out("between");
+  };
+  host_.RunOnceAfterSize(OutputStream::kStdout, after_size);
+  host_.RunOnceAfterSize(OutputStream::kStderr, after_size);
+  int wakes = 0;
+  EXPECT_FALSE(cursor->WaitForMore([&] { ++wakes; }));
+  EXPECT_EQ(checks, 2);
+  EXPECT_EQ(host_.output_notifications("job-1"), 1);
+  EXPECT_EQ(job_->PendingWaits(), 0u);
+  EXPECT_EQ(wakes, 0);
+  EXPECT_EQ(DrainNow(*cursor).out, "between");
+}
+
+TEST_F(OutputCursorTest, EveryWaitArmsAgainAfterASpuriousWake) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  int wakes = 0;
+  ASSERT_TRUE(cursor->WaitForMore([&] { ++wakes; }));
+  ASSERT_TRUE(host_.NotifyOutputSpuriously("job-1"));
+  EXPECT_EQ(wakes, 1);
+  Received r = DrainNow(*cursor);
+  EXPECT_TRUE(r.chunks.empty());
+  ASSERT_TRUE(cursor->WaitForMore([&] { ++wakes; }));
+  EXPECT_EQ(host_.watch_calls("job-1"), 2);
+  Out("real");
+  EXPECT_EQ(wakes, 2);
+  EXPECT_EQ(DrainNow(*cursor).out, "real");
+}
+
+TEST_F(OutputCursorTest, WaitOnAnEndedJobNeedsNoNotification) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  End();
+  EXPECT_FALSE(cursor->WaitForMore([] {}));
+  EXPECT_FALSE(host_.armed("job-1"));
+  EXPECT_TRUE(DrainNow(*cursor).at_end);
+}
+
+TEST_F(OutputCursorTest, WatchErrorEndsTheStreamWithItInsteadOfHanging) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  host_.set_watch_error(absl::ResourceExhaustedError("inotify watches"));
+  int wakes = 0;
+  EXPECT_FALSE(cursor->WaitForMore([&] { ++wakes; }));
+  EXPECT_EQ(job_->PendingWaits(), 0u);
+  auto next = cursor->Next();
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(cursor->AtEnd());
+  EXPECT_EQ(wakes, 0);
+}
+
+TEST_F(OutputCursorTest, SizeErrorWhileWaitingEndsTheStreamWithIt) {
+  auto cursor = Open();
+  ASSERT_FALSE(DrainNow(*cursor).at_end);
+  host_.set_size_error(absl::InternalError("fstat: EIO"));
+  EXPECT_FALSE(cursor->WaitForMore([] {}));
+  EXPECT_EQ(job_->PendingWaits(), 0u);
+  auto next = cursor->Next();
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(next.status().message(), "fstat: EIO");
+  EXPECT_FALSE(cursor->AtEnd());
+}
+
 TEST_F(OutputCursorTest, ReaderOfAnEndedJobGetsAllThenTheEnd) {
   Out("1");
   Err("2");

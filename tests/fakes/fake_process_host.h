@@ -17,6 +17,11 @@
 //   host.AdvanceTime(absl::Seconds(5)); // the grace timer fires: KILL
 //   host.RunReady();                    // the queued exit is delivered
 //
+// Output notifications follow the seam's contract strictly: AppendOutput
+// calls OnOutput only when WatchOutput armed it (and disarms it), so a test
+// proves that a reader arms before it waits; watch_calls() and
+// output_notifications() show what was armed and delivered.
+//
 // Thread-safe: every method may be called from any thread. Tests that drive
 // one job from several threads must still respect the observer contract
 // themselves (no AppendOutput for a job after its Exit); the fake reports
@@ -127,6 +132,12 @@ class FakeProcessHost : public ProcessHost {
     absl::MutexLock lock(&mu_);
     size_error_ = std::move(status);
   }
+  // WatchOutput fails with `status` for every job, arming nothing (OK: works
+  // again). The call is still counted.
+  void set_watch_error(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    watch_error_ = std::move(status);
+  }
   // ReadOutput returns at most `n` bytes per call, however many were asked
   // for (a short read, as pread may do). 0: no limit (the default).
   void set_max_read_bytes(size_t n) {
@@ -141,13 +152,21 @@ class FakeProcessHost : public ProcessHost {
     absl::MutexLock lock(&mu_);
     before_read_[Index(stream)].push_back(std::move(fn));
   }
+  // Runs `fn` once, on the calling thread and without the fake's lock held,
+  // just after the next OutputSize of `stream` (any job) has taken its size:
+  // a way to make output land between a reader's size check and its wait.
+  void RunOnceAfterSize(OutputStream stream, std::function<void()> fn) {
+    absl::MutexLock lock(&mu_);
+    after_size_[Index(stream)].push_back(std::move(fn));
+  }
 
   // ---------------------------------------------------------------------
   // Driving jobs (the test plays the host's threads).
 
-  // Appends `bytes` to the job's stream and calls observer->OnOutput() on
-  // this thread. Returns false (and appends nothing) for a job that has
-  // ended; ADD_FAILUREs for an unknown id.
+  // Appends `bytes` to the job's stream and, if a WatchOutput armed the
+  // notification, disarms it and calls observer->OnOutput() on this thread
+  // (as a one-shot inotify watch does). Returns false (and appends nothing)
+  // for a job that has ended; ADD_FAILUREs for an unknown id.
   bool AppendOutput(const std::string& job_id, OutputStream stream,
                     const std::string& bytes) {
     std::shared_ptr<ProcessObserver> observer;
@@ -160,6 +179,24 @@ class FakeProcessHost : public ProcessHost {
       }
       if (job->ended) return false;
       job->output[Index(stream)] += bytes;
+      if (!job->armed) return true;
+      job->armed = false;
+      ++job->notifications;
+      observer = job->observer;
+    }
+    observer->OnOutput();
+    return true;
+  }
+
+  // Calls observer->OnOutput() on this thread whether armed or not (the
+  // contract allows spurious notifications). False for an ended job.
+  bool NotifyOutputSpuriously(const std::string& job_id) {
+    std::shared_ptr<ProcessObserver> observer;
+    {
+      absl::MutexLock lock(&mu_);
+      FakeJob* job = FindLocked(job_id);
+      if (job == nullptr || job->ended) return false;
+      ++job->notifications;
       observer = job->observer;
     }
     observer->OnOutput();
@@ -286,6 +323,24 @@ class FakeProcessHost : public ProcessHost {
     absl::MutexLock lock(&mu_);
     return read_calls_;
   }
+  // WatchOutput calls for the job (failed ones included; 0 for an unknown
+  // id), whether a notification is armed now, and how many OnOutput calls
+  // the fake has made for it.
+  int watch_calls(const std::string& job_id) const {
+    absl::MutexLock lock(&mu_);
+    const FakeJob* job = FindLocked(job_id);
+    return job == nullptr ? 0 : job->watch_calls;
+  }
+  bool armed(const std::string& job_id) const {
+    absl::MutexLock lock(&mu_);
+    const FakeJob* job = FindLocked(job_id);
+    return job != nullptr && job->armed;
+  }
+  int output_notifications(const std::string& job_id) const {
+    absl::MutexLock lock(&mu_);
+    const FakeJob* job = FindLocked(job_id);
+    return job == nullptr ? 0 : job->notifications;
+  }
 
   // ---------------------------------------------------------------------
   // ProcessHost.
@@ -356,11 +411,32 @@ class FakeProcessHost : public ProcessHost {
 
   absl::StatusOr<int64_t> OutputSize(const std::string& job_id,
                                      OutputStream stream) override {
+    std::function<void()> after;
+    absl::StatusOr<int64_t> size;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!size_error_.ok()) return size_error_;
+      const FakeJob* job = FindLocked(job_id);
+      if (job == nullptr) return UnknownJob(job_id);
+      size = static_cast<int64_t>(job->output[Index(stream)].size());
+      auto& hooks = after_size_[Index(stream)];
+      if (!hooks.empty()) {
+        after = std::move(hooks.front());
+        hooks.erase(hooks.begin());
+      }
+    }
+    if (after) after();
+    return size;
+  }
+
+  absl::Status WatchOutput(const std::string& job_id) override {
     absl::MutexLock lock(&mu_);
-    if (!size_error_.ok()) return size_error_;
-    const FakeJob* job = FindLocked(job_id);
+    FakeJob* job = FindLocked(job_id);
     if (job == nullptr) return UnknownJob(job_id);
-    return static_cast<int64_t>(job->output[Index(stream)].size());
+    ++job->watch_calls;
+    if (!watch_error_.ok()) return watch_error_;
+    if (!job->ended) job->armed = true;
+    return absl::OkStatus();
   }
 
   absl::Time Now() override {
@@ -392,6 +468,9 @@ class FakeProcessHost : public ProcessHost {
     std::shared_ptr<ProcessObserver> observer;  // null once ended
     std::string output[2];
     bool ended = false;
+    bool armed = false;  // a WatchOutput waits for the next append
+    int watch_calls = 0;
+    int notifications = 0;
     int terminate_count = 0;
     int kill_count = 0;
   };
@@ -474,8 +553,10 @@ class FakeProcessHost : public ProcessHost {
   absl::Status kill_error_ ABSL_GUARDED_BY(mu_);
   absl::Status read_error_ ABSL_GUARDED_BY(mu_);
   absl::Status size_error_ ABSL_GUARDED_BY(mu_);
+  absl::Status watch_error_ ABSL_GUARDED_BY(mu_);
   size_t max_read_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::function<void()>> before_read_[2] ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> after_size_[2] ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cmdctl::testing

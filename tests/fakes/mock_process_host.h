@@ -17,8 +17,7 @@ class MockProcessHost : public ProcessHost {
               (const ProcessSpec& spec,
                std::shared_ptr<ProcessObserver> observer),
               (override));
-  MOCK_METHOD(absl::Status, Terminate, (const std::string& job_id),
-              (override));
+  MOCK_METHOD(absl::Status, Terminate, (const std::string& job_id), (override));
   MOCK_METHOD(absl::Status, Kill, (const std::string& job_id), (override));
   MOCK_METHOD(absl::StatusOr<std::string>, ReadOutput,
               (const std::string& job_id, OutputStream stream, int64_t offset,
@@ -26,6 +25,8 @@ class MockProcessHost : public ProcessHost {
               (override));
   MOCK_METHOD(absl::StatusOr<int64_t>, OutputSize,
               (const std::string& job_id, OutputStream stream), (override));
+  MOCK_METHOD(absl::Status, WatchOutput, (const std::string& job_id),
+              (override));
   MOCK_METHOD(absl::Time, Now, (), (override));
   MOCK_METHOD(TimerId, RunAfter,
               (absl::Duration delay, std::function<void()> fn), (override));
