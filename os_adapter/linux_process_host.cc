@@ -241,16 +241,21 @@ struct LinuxProcessHost::Job {
   pid_t pid = 0;
   int stdout_fd = -1;
   int stderr_fd = -1;
-  std::string cgroup_v2_path;  // empty: process-group fallback
+  std::string cgroup_v2_path;   // empty: process-group fallback
+  std::string output_paths[2];  // /proc/self/fd/<stdout_fd>, <stderr_fd>
 
   // Loop thread only once registered (Start fills them in before).
   std::shared_ptr<ProcessObserver> observer;
   int pidfd = -1;
   int events_fd = -1;  // cgroup.events
-  int stdout_wd = -1;
-  int stderr_wd = -1;
   std::optional<ExitInfo> exit;
   bool finished = false;
+
+  // Output watches, guarded by the host's watch_mu_: the wd of each stream's
+  // latest one-shot watch (-1: none), and whether the job has finished (no
+  // watch is added any more).
+  int wd[2] = {-1, -1};
+  bool watch_closed = false;
 
   // The tree: signalled from any thread, torn down on the loop thread.
   absl::Mutex mu;
@@ -468,8 +473,11 @@ LinuxProcessHost::~LinuxProcessHost() {
   {
     absl::MutexLock l(&mu_);
     jobs_.clear();
-    by_watch_.clear();
     by_pid_.clear();
+  }
+  {
+    absl::MutexLock l(&watch_mu_);
+    by_watch_.clear();
   }
   CloseFd(epoll_fd_);
   CloseFd(wake_fd_);
@@ -776,22 +784,14 @@ void LinuxProcessHost::Register(std::shared_ptr<Job> job) {
   // its disposition, a sanitizer deferring it).
   if (options_.reap_orphans) add(job->pidfd, EPOLLIN, kPidfdTag);
 
-  const std::string out = absl::StrCat("/proc/self/fd/", job->stdout_fd);
-  const std::string err = absl::StrCat("/proc/self/fd/", job->stderr_fd);
+  // No inotify watch yet: WatchOutput adds one only while a reader waits.
+  job->output_paths[0] = absl::StrCat("/proc/self/fd/", job->stdout_fd);
+  job->output_paths[1] = absl::StrCat("/proc/self/fd/", job->stderr_fd);
   std::optional<ExitInfo> early_exit;
   {
     absl::MutexLock l(&mu_);
     jobs_[job->id] = job;
     ++unfinished_;
-    job->stdout_wd = inotify_add_watch(inotify_fd_, out.c_str(), IN_MODIFY);
-    job->stderr_wd = inotify_add_watch(inotify_fd_, err.c_str(), IN_MODIFY);
-    if (job->stdout_wd < 0 || job->stderr_wd < 0) {
-      // Followers then learn of output only at the end (logged, not fatal).
-      LOG(ERROR) << "inotify_add_watch for job " << job->id << ": "
-                 << strerror(errno);
-    }
-    if (job->stdout_wd >= 0) by_watch_[job->stdout_wd] = job;
-    if (job->stderr_wd >= 0) by_watch_[job->stderr_wd] = job;
     if (options_.reap_orphans) {
       auto it = starting_.find(job->pid);
       if (it != starting_.end() && it->second) {
@@ -943,9 +943,31 @@ absl::StatusOr<int64_t> LinuxProcessHost::OutputSize(const std::string& job_id,
 }
 
 absl::Status LinuxProcessHost::WatchOutput(const std::string& job_id) {
-  // Every job's output is watched for its whole life (see Register).
-  if (FindJob(job_id) == nullptr) {
+  std::shared_ptr<Job> job = FindJob(job_id);
+  if (job == nullptr) {
     return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  }
+  // A one-shot IN_MODIFY watch per stream: the kernel reports the first
+  // write after this call and then removes the watch (IN_IGNORED follows),
+  // so a job costs nothing per write while nobody waits for its output.
+  // inotify_add_watch on a watch still armed keeps its wd (the mask is
+  // replaced, IN_ONESHOT included); after it fired, it makes a new one.
+  // Always asking the kernel (rather than trusting wd[]) makes the arming
+  // exact even while a fired watch's events are still queued. watch_mu_ is
+  // held from inotify_add_watch until by_watch_ knows the wd, so the loop
+  // never reads an event for a wd it cannot map.
+  absl::MutexLock l(&watch_mu_);
+  if (job->watch_closed) return absl::OkStatus();  // ended: OnExit is due
+  for (int s = 0; s < 2; ++s) {
+    const int wd = inotify_add_watch(inotify_fd_, job->output_paths[s].c_str(),
+                                     IN_MODIFY | IN_ONESHOT);
+    if (wd < 0) {
+      const int err = errno;
+      return HostErrnoStatus(err, "inotify_add_watch on job output");
+    }
+    // A previous wd that fired stays in by_watch_ until its IN_IGNORED.
+    job->wd[s] = wd;
+    by_watch_[wd] = job;
   }
   return absl::OkStatus();
 }
@@ -1074,7 +1096,8 @@ void LinuxProcessHost::Loop() {
 
 void LinuxProcessHost::DrainInotify() {
   alignas(struct inotify_event) char buf[8192];
-  std::vector<int> wds;
+  std::vector<int> modified;
+  std::vector<int> removed;  // IN_IGNORED: a one-shot fired, or rm_watch
   bool overflow = false;
   while (true) {
     const ssize_t n = read(inotify_fd_, buf, sizeof(buf));
@@ -1083,20 +1106,32 @@ void LinuxProcessHost::DrainInotify() {
     for (ssize_t off = 0; off < n;) {
       const auto* ev = reinterpret_cast<const struct inotify_event*>(buf + off);
       if (ev->mask & IN_Q_OVERFLOW) overflow = true;
-      if (ev->mask & IN_MODIFY) wds.push_back(ev->wd);
+      if (ev->mask & IN_MODIFY) modified.push_back(ev->wd);
+      if (ev->mask & IN_IGNORED) removed.push_back(ev->wd);
       off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
     }
   }
   std::vector<std::shared_ptr<Job>> jobs;
   {
-    absl::MutexLock l(&mu_);
+    absl::MutexLock l(&watch_mu_);
     if (overflow) {
+      // Events were lost: every job with a watch may have new output.
       for (const auto& [wd, job] : by_watch_) jobs.push_back(job);
     } else {
-      for (int wd : wds) {
+      for (int wd : modified) {
         auto it = by_watch_.find(wd);
         if (it != by_watch_.end()) jobs.push_back(it->second);
       }
+    }
+    // After the lookups: a wd's IN_IGNORED follows its IN_MODIFY.
+    for (int wd : removed) {
+      auto it = by_watch_.find(wd);
+      if (it == by_watch_.end()) continue;
+      Job& job = *it->second;
+      for (int& current : job.wd) {
+        if (current == wd) current = -1;
+      }
+      by_watch_.erase(it);
     }
   }
   Job* last = nullptr;
@@ -1210,17 +1245,26 @@ void LinuxProcessHost::FinishJob(Job& job) {
       }
     }
   }
+  {
+    // No watch from now on; remove one still armed (its IN_IGNORED then
+    // finds nothing to map). OnOutput is never called after OnExit: the
+    // loop checks `finished` before calling it.
+    absl::MutexLock l(&watch_mu_);
+    job.watch_closed = true;
+    for (int& wd : job.wd) {
+      if (wd < 0) continue;
+      by_watch_.erase(wd);
+      inotify_rm_watch(inotify_fd_, wd);  // EINVAL if it has just fired
+      wd = -1;
+    }
+  }
   bool notify;
   {
     absl::MutexLock l(&mu_);
-    if (job.stdout_wd >= 0) by_watch_.erase(job.stdout_wd);
-    if (job.stderr_wd >= 0) by_watch_.erase(job.stderr_wd);
     by_pid_.erase(job.pid);
     --unfinished_;
     notify = !shutting_down_;
   }
-  if (job.stdout_wd >= 0) inotify_rm_watch(inotify_fd_, job.stdout_wd);
-  if (job.stderr_wd >= 0) inotify_rm_watch(inotify_fd_, job.stderr_wd);
   if (options_.reap_orphans) {
     // Orphans of this job were killed with it; reap them without waiting for
     // SIGCHLD.

@@ -13,10 +13,15 @@
 // ProcessObserver callback and timer fn, never while holding a host lock.
 // Every public method is thread-safe.
 //
+// Output notifications: a job's output files carry a one-shot inotify
+// watch only while a reader waits (WatchOutput), so a job nobody follows, or
+// whose readers are behind, costs the host nothing per write.
+//
 // File descriptors: a running job holds 5 fds in the host (pidfd, its cgroup
-// directory, cgroup.events, and the two output files) and 2 inotify watches;
-// an ended job keeps its 2 output fds for as long as the host lives, since
-// ReadOutput must keep working. cmdctld raises RLIMIT_NOFILE accordingly.
+// directory, cgroup.events, and the two output files) and, while a reader
+// waits, 2 inotify watches; an ended job keeps its 2 output fds for as long as
+// the host lives, since ReadOutput must keep working. cmdctld raises
+// RLIMIT_NOFILE accordingly.
 #ifndef CMDCTL_OS_ADAPTER_LINUX_PROCESS_HOST_H_
 #define CMDCTL_OS_ADAPTER_LINUX_PROCESS_HOST_H_
 
@@ -168,7 +173,11 @@ class LinuxProcessHost : public ProcessHost {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<int, std::shared_ptr<Job>> by_watch_ ABSL_GUARDED_BY(mu_);
+  // Output watches: by inotify wd, and each Job's wd[]/watch_closed. Taken
+  // without mu_ held (and mu_ is never taken while holding it).
+  absl::Mutex watch_mu_;
+  absl::flat_hash_map<int, std::shared_ptr<Job>> by_watch_
+      ABSL_GUARDED_BY(watch_mu_);
   // reap_orphans: running main processes by pid, and pids being started
   // (with their exit if the reaper got it first).
   absl::flat_hash_map<pid_t, std::shared_ptr<Job>> by_pid_ ABSL_GUARDED_BY(mu_);

@@ -74,6 +74,10 @@ class TestObserver : public ProcessObserver {
     absl::MutexLock l(&mu_);
     return exit_.has_value();
   }
+  int outputs() {
+    absl::MutexLock l(&mu_);
+    return outputs_;
+  }
   // Waits until OnOutput was called more than `seen` times or the job ended.
   int WaitForOutputAfter(int seen, absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
@@ -103,12 +107,17 @@ std::string ReadAll(ProcessHost& host, const std::string& id,
   }
 }
 
-// Waits, driven by OnOutput, until the job's stdout contains `needle`.
+// Waits, driven by OnOutput, until the job's stdout contains `needle`. As a
+// reader must: arm the notification (WatchOutput), then look, then wait.
+// Output written before the arming is in the file; output written after it
+// raises OnOutput.
 bool WaitForStdout(ProcessHost& host, TestObserver& observer,
                    const std::string& id, const std::string& needle) {
   const absl::Time deadline = absl::Now() + kTimeout;
-  int seen = 0;
   while (absl::Now() < deadline) {
+    const int seen = observer.outputs();
+    const absl::Status armed = host.WatchOutput(id);
+    EXPECT_TRUE(armed.ok()) << armed;
     if (absl::StrContains(ReadAll(host, id, OutputStream::kStdout), needle)) {
       return true;
     }
@@ -116,9 +125,26 @@ bool WaitForStdout(ProcessHost& host, TestObserver& observer,
       return absl::StrContains(ReadAll(host, id, OutputStream::kStdout),
                                needle);
     }
-    seen = observer.WaitForOutputAfter(seen, deadline - absl::Now());
+    observer.WaitForOutputAfter(seen, deadline - absl::Now());
   }
   return false;
+}
+
+// The inotify watches this process holds now (/proc/self/fdinfo of every
+// inotify fd lists one "inotify wd:" line per watch).
+int CountInotifyWatches() {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(entry.path(), ec);
+    if (ec || target != "anon_inode:inotify") continue;
+    std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
+    std::string line;
+    while (std::getline(info, line)) {
+      if (absl::StartsWith(line, "inotify wd:")) ++count;
+    }
+  }
+  return count;
 }
 
 bool ExitedWith(const std::optional<ExitInfo>& e, int code) {
@@ -668,6 +694,7 @@ TEST_F(LinuxProcessHostTest, UnknownJobIsNotFoundEverywhere) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->Terminate(id).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->Kill(id).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->WatchOutput(id).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(LinuxProcessHostTest, OutputFilesAreTheUsersWithMode0600) {
@@ -694,20 +721,102 @@ TEST_F(LinuxProcessHostTest, OutputFilesAreTheUsersWithMode0600) {
 
 TEST_F(LinuxProcessHostTest, OutputIsFollowedLiveThroughOnOutput) {
   // The job waits for the test to see its first line before writing the
-  // second: only a live notification lets this finish.
+  // second, and keeps running after it until told to end: only a live
+  // notification (armed by WatchOutput) lets the test see "second".
   const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
-  ProcessSpec spec =
-      Spec("sh", {"-c", absl::StrCat("echo first; while [ ! -e ", flag,
-                                     " ]; do sleep 0.05; done; echo second")});
+  const std::string flag2 = flag + "-end";
+  ProcessSpec spec = Spec(
+      "sh",
+      {"-c", absl::StrCat("echo first; while [ ! -e ", flag,
+                          " ]; do sleep 0.05; done; echo second; ",
+                          "while [ ! -e ", flag2, " ]; do sleep 0.05; done")});
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
   ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "first\n"));
   EXPECT_FALSE(observer->ended());
   { std::ofstream(flag) << ""; }
   ASSERT_TRUE(WaitForStdout(*host_, *observer, spec.job_id, "second\n"));
+  EXPECT_FALSE(observer->ended());
+  EXPECT_GE(observer->outputs(), 1);
+  { std::ofstream(flag2) << ""; }
   EXPECT_TRUE(ExitedWith(observer->WaitForExit(), 0));
   EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout),
             "first\nsecond\n");
+  fs::remove(flag);
+  fs::remove(flag2);
+}
+
+TEST_F(LinuxProcessHostTest, NoWatchAndNoOnOutputWhileNobodyWaits) {
+  // A job nobody follows costs the host nothing per write: no inotify watch
+  // exists for it, and no OnOutput is called.
+  const int before = CountInotifyWatches();
+  const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
+  ProcessSpec spec = Spec(
+      "sh", {"-c", absl::StrCat("i=0; while [ $i -lt 200 ]; do echo line $i; ",
+                                "echo err $i >&2; i=$((i+1)); done; ",
+                                "while [ ! -e ", flag,
+                                " ]; do sleep 0.05; done; echo last")});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  EXPECT_EQ(CountInotifyWatches(), before);
+  { std::ofstream(flag) << ""; }
+  ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
+  EXPECT_EQ(observer->outputs(), 0);
+  EXPECT_EQ(CountInotifyWatches(), before);
+  const std::string out = ReadAll(*host_, spec.job_id, OutputStream::kStdout);
+  EXPECT_TRUE(absl::StrContains(out, "line 199\nlast\n")) << out;
+  EXPECT_TRUE(absl::StrContains(
+      ReadAll(*host_, spec.job_id, OutputStream::kStderr), "err 199\n"));
+  fs::remove(flag);
+}
+
+TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
+  const int before = CountInotifyWatches();
+  const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
+  ProcessSpec spec =
+      Spec("sh", {"-c", absl::StrCat("while [ ! -e ", flag,
+                                     " ]; do sleep 0.05; done; echo done")});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  EXPECT_EQ(CountInotifyWatches(), before);
+  ASSERT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  EXPECT_EQ(CountInotifyWatches(), before + 2);  // stdout and stderr
+  ASSERT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  EXPECT_EQ(CountInotifyWatches(), before + 2);  // idempotent
+  { std::ofstream(flag) << ""; }
+  // The armed notification reports the write (the job is still running or
+  // has just ended: OnOutput comes first, or not at all after OnExit).
+  EXPECT_GE(observer->WaitForOutputAfter(0, kTimeout), 0);
+  ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
+  // The fired watch went with its event, the other when the job ended.
+  EXPECT_EQ(CountInotifyWatches(), before);
+  // An ended job: OK, and no watch is added for it.
+  EXPECT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  EXPECT_EQ(CountInotifyWatches(), before);
+  EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout), "done\n");
+  fs::remove(flag);
+}
+
+TEST_F(LinuxProcessHostTest, OneArmingReportsAtMostOneWritePerStream) {
+  // Armed once, a job writing 500 lines to stdout and then one to stderr
+  // raises at most one OnOutput per stream (one-shot), not one per write.
+  const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
+  ProcessSpec spec = Spec(
+      "sh",
+      {"-c", absl::StrCat("while [ ! -e ", flag,
+                          " ]; do sleep 0.05; done; i=0; while [ $i -lt 500 ]; "
+                          "do echo line $i; i=$((i+1)); done; echo end >&2")});
+  auto observer = std::make_shared<TestObserver>();
+  ASSERT_TRUE(host_->Start(spec, observer).ok());
+  const int before = CountInotifyWatches();
+  ASSERT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  { std::ofstream(flag) << ""; }
+  ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
+  EXPECT_LE(observer->outputs(), 2);
+  EXPECT_EQ(CountInotifyWatches(), before);
+  EXPECT_TRUE(absl::StrContains(
+      ReadAll(*host_, spec.job_id, OutputStream::kStdout), "line 499\n"));
+  EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStderr), "end\n");
   fs::remove(flag);
 }
 
