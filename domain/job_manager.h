@@ -40,7 +40,7 @@ struct StopPolicy {
 struct JobManagerOptions {
   StopPolicy default_stop;
   // The most bytes one output chunk carries.
-  size_t output_chunk_bytes = 64 * 1024;
+  size_t output_chunk_bytes = 32 * 1024;
 };
 
 class JobManager {
