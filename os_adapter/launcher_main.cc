@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "os_adapter/exec_env.h"
+#include "os_adapter/fd_passing.h"
 #include "os_adapter/launch_protocol.h"
 
 namespace cmdctl {
@@ -81,24 +82,8 @@ void RemoveCreatedOutput() {
 
 bool SendReply(const LaunchReply& reply, const int* fds, int nfds) {
   struct iovec iov = {const_cast<LaunchReply*>(&reply), sizeof(reply)};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  if (nfds > 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-  }
-  ssize_t n;
-  do {
-    n = sendmsg(kSock, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(sizeof(reply));
+  return SendWithFds(kSock, &iov, 1, fds, static_cast<size_t>(nfds)) ==
+         static_cast<ssize_t>(sizeof(reply));
 }
 
 [[noreturn]] void Fail(LaunchStage stage, int err) {
@@ -126,30 +111,10 @@ bool ReadFully(int fd, char* buf, size_t n) {
 // bytes.
 LaunchRequest ReadRequest(std::vector<int>& fds) {
   uint32_t len = 0;
-  struct iovec iov = {&len, sizeof(len)};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  ssize_t n;
-  do {
-    n = recvmsg(kSock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  } while (n < 0 && errno == EINTR);
+  bool truncated = false;
+  const ssize_t n = ReceiveWithFds(kSock, &len, sizeof(len), &fds, &truncated);
   if (n != sizeof(len)) Fail(LaunchStage::kProtocol, n < 0 ? errno : EPROTO);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
-       c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        fds.push_back(fd);
-      }
-    }
-  }
-  if ((msg.msg_flags & MSG_CTRUNC) != 0 || len > kMaxLaunchRequestBytes) {
+  if (truncated || len > kMaxLaunchRequestBytes) {
     Fail(LaunchStage::kProtocol, EPROTO);
   }
   std::string body(len, '\0');

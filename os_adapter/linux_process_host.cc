@@ -31,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "glog/logging.h"
 #include "os_adapter/exec_env.h"
+#include "os_adapter/fd_passing.h"
 #include "os_adapter/launch_protocol.h"
 #include "os_adapter/os_util.h"
 
@@ -118,23 +119,7 @@ bool SendRequest(int sock, const std::string& body,
   const uint32_t len = static_cast<uint32_t>(body.size());
   struct iovec iov[2] = {{const_cast<uint32_t*>(&len), sizeof(len)},
                          {const_cast<char*>(body.data()), body.size()}};
-  struct msghdr msg = {};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
-  if (!fds.empty()) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
-    memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
-  }
-  ssize_t n;
-  do {
-    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = SendWithFds(sock, iov, 2, fds.data(), fds.size());
   if (n < 0) return false;
   // The rest (a large request), without the fds.
   size_t sent = static_cast<size_t>(n);
@@ -157,28 +142,9 @@ bool SendRequest(int sock, const std::string& body,
 // One reply from the launcher. nullopt with errno 0 on EOF.
 std::optional<LaunchReply> ReceiveReply(int sock, std::vector<int>& fds) {
   LaunchReply reply;
-  struct iovec iov = {&reply, sizeof(reply)};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  ssize_t n;
-  do {
-    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  } while (n < 0 && errno == EINTR);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr;
-       c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        fds.push_back(fd);
-      }
-    }
-  }
+  bool truncated = false;
+  const ssize_t n =
+      ReceiveWithFds(sock, &reply, sizeof(reply), &fds, &truncated);
   if (n == 0) {
     errno = 0;
     return std::nullopt;
