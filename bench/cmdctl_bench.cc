@@ -29,7 +29,7 @@
 #include "bench/ssh_peer.h"
 #include "gflags/gflags.h"
 #ifdef CMDCTL_BENCH_HAVE_TLS
-#include "rpc/tls_policy.h"
+#include "tls/tls_policy.h"
 #endif
 
 DEFINE_string(server, "", "cmdctld address (host:port); empty: peers only");

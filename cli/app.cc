@@ -24,7 +24,7 @@
 #include "cli/exit_codes.h"
 #include "gflags/gflags.h"
 #include "grpc/support/log.h"
-#include "rpc/tls_policy.h"
+#include "tls/tls_policy.h"
 
 // Global flags (before the command).
 DEFINE_string(server, "",

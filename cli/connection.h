@@ -1,4 +1,4 @@
-// The channel to cmdctld: mutual TLS (TLS 1.3 only, see rpc/tls_policy.h),
+// The channel to cmdctld: mutual TLS (TLS 1.3 only, see tls/tls_policy.h),
 // and a bounded wait for the connection so that an unreachable server fails
 // within seconds, naming the address.
 #ifndef CMDCTL_CLI_CONNECTION_H_

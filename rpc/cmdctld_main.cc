@@ -29,8 +29,8 @@
 #include "os_adapter/linux_process_host.h"
 #include "os_adapter/random_id.h"
 #include "rpc/server.h"
-#include "rpc/tls_files.h"
-#include "rpc/tls_policy.h"
+#include "tls/tls_files.h"
+#include "tls/tls_policy.h"
 
 DEFINE_string(listen, "localhost:9090",
               "host:port to listen on (port 0: any free port)");

@@ -12,7 +12,7 @@
 #include "absl/time/time.h"
 #include "domain/job_manager.h"
 #include "rpc/process_service.h"
-#include "rpc/tls_files.h"
+#include "tls/tls_files.h"
 
 namespace cmdctl {
 

@@ -25,7 +25,7 @@
 #include "integration_tests/common/server_process.h"
 #include "integration_tests/common/test_pki.h"
 #include "integration_tests/common/test_users.h"
-#include "rpc/tls_policy.h"
+#include "tls/tls_policy.h"
 
 namespace cmdctl {
 namespace {

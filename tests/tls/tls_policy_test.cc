@@ -1,4 +1,4 @@
-#include "rpc/tls_policy.h"
+#include "tls/tls_policy.h"
 
 #include <openssl/ssl.h>
 

@@ -1,9 +1,10 @@
 // Loading and checking the PEM files of a mutual TLS endpoint before they are
 // handed to gRPC (which would only log a vague error at the first handshake).
 // Used by cmdctld and by the cmdctl client.
-#ifndef CMDCTL_RPC_TLS_FILES_H_
-#define CMDCTL_RPC_TLS_FILES_H_
+#ifndef CMDCTL_TLS_TLS_FILES_H_
+#define CMDCTL_TLS_TLS_FILES_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -21,10 +22,19 @@ struct TlsFiles {
 // PEM of the right kind, the key does not match the certificate, the
 // certificate is expired or not yet valid (FAILED_PRECONDITION or
 // INVALID_ARGUMENT).
+// The most a PEM file may hold.
+inline constexpr size_t kMaxPemBytes = 1 << 20;
+
+// Reads one PEM file whole (at most kMaxPemBytes). Errors start with
+// "<what> file <path>: " and say what is wrong: NOT_FOUND, PERMISSION_DENIED
+// (from errno), INVALID_ARGUMENT (empty, too large).
+absl::StatusOr<std::string> ReadPemFile(const std::string& what,
+                                        const std::string& path);
+
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
                                       const std::string& cert_path,
                                       const std::string& key_path);
 
 }  // namespace cmdctl
 
-#endif  // CMDCTL_RPC_TLS_FILES_H_
+#endif  // CMDCTL_TLS_TLS_FILES_H_

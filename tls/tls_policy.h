@@ -12,8 +12,8 @@
 //
 // Call it once, early in main(), before anything creates gRPC credentials or
 // an SSL_CTX. Both cmdctld and cmdctl call it.
-#ifndef CMDCTL_RPC_TLS_POLICY_H_
-#define CMDCTL_RPC_TLS_POLICY_H_
+#ifndef CMDCTL_TLS_TLS_POLICY_H_
+#define CMDCTL_TLS_TLS_POLICY_H_
 
 #include "absl/status/status.h"
 
@@ -35,4 +35,4 @@ absl::Status VerifyTls13Policy();
 
 }  // namespace cmdctl
 
-#endif  // CMDCTL_RPC_TLS_POLICY_H_
+#endif  // CMDCTL_TLS_TLS_POLICY_H_

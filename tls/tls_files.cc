@@ -1,81 +1,25 @@
-#include "rpc/tls_files.h"
+#include "tls/tls_files.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 
 namespace cmdctl {
 namespace {
 
-constexpr size_t kMaxPemBytes = 1 << 20;
-
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-absl::Status FileError(const std::string& what, const std::string& path,
-                       int err) {
-  const std::string message =
-      absl::StrCat(what, " file ", path, ": ", strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::FailedPreconditionError(message);
-  }
-}
-
-absl::StatusOr<std::string> ReadSmallFile(const std::string& what,
-                                          const std::string& path) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " file: no path"));
-  }
-  int fd;
-  do {
-    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return FileError(what, path, errno);
-  std::string data;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return FileError(what, path, err);
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxPemBytes) {
-      close(fd);
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " file ", path, ": larger than 1 MiB"));
-    }
-  }
-  close(fd);
-  if (data.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " file ", path, ": is empty"));
-  }
-  return data;
-}
 
 std::string OpenSslError() {
   const unsigned long code = ERR_peek_last_error();
@@ -137,15 +81,33 @@ absl::Status CheckValidity(const std::string& what, const std::string& path,
 
 }  // namespace
 
+absl::StatusOr<std::string> ReadPemFile(const std::string& what,
+                                        const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " file: no path"));
+  }
+  absl::StatusOr<std::string> data =
+      ReadFileToString(AT_FDCWD, path, kMaxPemBytes);
+  if (!data.ok()) {
+    return absl::Status(data.status().code(),
+                        absl::StrCat(what, " file ", data.status().message()));
+  }
+  if (data->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " file ", path, ": is empty"));
+  }
+  return data;
+}
+
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
                                       const std::string& cert_path,
                                       const std::string& key_path) {
   TlsFiles files;
-  absl::StatusOr<std::string> ca = ReadSmallFile("CA", ca_path);
+  absl::StatusOr<std::string> ca = ReadPemFile("CA", ca_path);
   if (!ca.ok()) return ca.status();
-  absl::StatusOr<std::string> cert = ReadSmallFile("certificate", cert_path);
+  absl::StatusOr<std::string> cert = ReadPemFile("certificate", cert_path);
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadSmallFile("key", key_path);
+  absl::StatusOr<std::string> key = ReadPemFile("key", key_path);
   if (!key.ok()) return key.status();
 
   ERR_clear_error();

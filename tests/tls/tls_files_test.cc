@@ -1,4 +1,4 @@
-#include "rpc/tls_files.h"
+#include "tls/tls_files.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

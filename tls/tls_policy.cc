@@ -1,4 +1,4 @@
-#include "rpc/tls_policy.h"
+#include "tls/tls_policy.h"
 
 #include <openssl/bio.h>
 #include <openssl/conf.h>

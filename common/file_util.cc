@@ -1,0 +1,64 @@
+#include "common/file_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
+
+namespace cmdctl {
+
+absl::StatusOr<UniqueFd> OpenAt(int dirfd, const std::string& path, int flags,
+                                mode_t mode) {
+  int fd;
+  do {
+    fd = openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoStatus(errno, path);
+  return UniqueFd(fd);
+}
+
+absl::StatusOr<std::string> PreadAll(int fd, size_t max_bytes) {
+  std::string out;
+  char buf[8192];
+  off_t off = 0;
+  for (;;) {
+    const ssize_t n = pread(fd, buf, sizeof(buf), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "read", ErrnoCause::kMachinery);
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+    if (out.size() > max_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("larger than ", max_bytes, " bytes"));
+    }
+  }
+}
+
+absl::StatusOr<std::string> ReadFileToString(int dirfd, const std::string& path,
+                                             size_t max_bytes) {
+  absl::StatusOr<UniqueFd> fd = OpenAt(dirfd, path, O_RDONLY | O_NOCTTY);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::string> data = PreadAll(fd->get(), max_bytes);
+  if (!data.ok()) {
+    return absl::Status(data.status().code(),
+                        absl::StrCat(path, ": ", data.status().message()));
+  }
+  return data;
+}
+
+bool WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace cmdctl
