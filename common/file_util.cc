@@ -10,12 +10,12 @@
 namespace cmdctl {
 
 absl::StatusOr<UniqueFd> OpenAt(int dirfd, const std::string& path, int flags,
-                                mode_t mode) {
+                                mode_t mode, ErrnoCause cause) {
   int fd;
   do {
     fd = openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return ErrnoStatus(errno, path);
+  if (fd < 0) return ErrnoStatus(errno, path, cause);
   return UniqueFd(fd);
 }
 
@@ -38,8 +38,10 @@ absl::StatusOr<std::string> PreadAll(int fd, size_t max_bytes) {
 }
 
 absl::StatusOr<std::string> ReadFileToString(int dirfd, const std::string& path,
-                                             size_t max_bytes) {
-  absl::StatusOr<UniqueFd> fd = OpenAt(dirfd, path, O_RDONLY | O_NOCTTY);
+                                             size_t max_bytes,
+                                             ErrnoCause cause) {
+  absl::StatusOr<UniqueFd> fd =
+      OpenAt(dirfd, path, O_RDONLY | O_NOCTTY, 0, cause);
   if (!fd.ok()) return fd.status();
   absl::StatusOr<std::string> data = PreadAll(fd->get(), max_bytes);
   if (!data.ok()) {

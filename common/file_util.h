@@ -12,14 +12,16 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/errno_status.h"
 #include "common/unique_fd.h"
 
 namespace cmdctl {
 
 // openat(dirfd, path, flags | O_CLOEXEC, mode), EINTR retried. The error
-// (cause kRequest) names `path`.
+// names `path`; its code is ErrnoStatus's for `cause`.
 absl::StatusOr<UniqueFd> OpenAt(int dirfd, const std::string& path, int flags,
-                                mode_t mode = 0);
+                                mode_t mode = 0,
+                                ErrnoCause cause = ErrnoCause::kRequest);
 
 // The whole content of an open file from offset 0 (pread: the fd's position
 // is not used). RESOURCE_EXHAUSTED-or-INTERNAL errors; INVALID_ARGUMENT when
@@ -28,9 +30,10 @@ absl::StatusOr<std::string> PreadAll(int fd, size_t max_bytes = 1 << 20);
 
 // Reads the file at `path` (relative to `dirfd`, AT_FDCWD for the working
 // directory) whole. Errors name the path: NOT_FOUND, PERMISSION_DENIED, ...
-// (ErrnoStatus with cause kRequest), INVALID_ARGUMENT when over `max_bytes`.
-absl::StatusOr<std::string> ReadFileToString(int dirfd, const std::string& path,
-                                             size_t max_bytes = 1 << 20);
+// (ErrnoStatus for `cause`), INVALID_ARGUMENT when over `max_bytes`.
+absl::StatusOr<std::string> ReadFileToString(
+    int dirfd, const std::string& path, size_t max_bytes = 1 << 20,
+    ErrnoCause cause = ErrnoCause::kRequest);
 
 // Writes all of `data`, retrying short writes and EINTR. false (errno set)
 // on failure.

@@ -101,21 +101,24 @@ void Job::OnOutput() {
   for (auto& wake : wakes) wake();
 }
 
-void Job::OnExit(const ExitInfo& exit, absl::Time at) {
+void Job::OnEnd(const JobEnd& end) {
+  const ExitInfo& exit = end.exit;
   std::vector<std::function<void()>> wakes;
   std::vector<std::function<void(const JobStatus&)>> end_waiters;
   JobStatus final_status;
   {
     absl::MutexLock lock(&mu_);
     if (status_.state != JobState::kRunning) return;  // final states stay
-    if (status_.stop_requested) {
+    if (end.lost) {
+      status_.state = JobState::kLost;
+    } else if (status_.stop_requested) {
       status_.state = JobState::kStopped;
     } else {
       status_.state = exit.signaled ? JobState::kSignaled : JobState::kExited;
     }
-    status_.exit_code = exit.signaled ? 0 : exit.exit_code;
-    status_.signal = exit.signaled ? exit.signal : 0;
-    status_.ended_at = at;
+    status_.exit_code = end.lost || exit.signaled ? 0 : exit.exit_code;
+    status_.signal = !end.lost && exit.signaled ? exit.signal : 0;
+    status_.ended_at = end.at;
     ++version_;
     wakes = TakeWakesLocked();
     end_waiters.swap(end_waiters_);

@@ -19,11 +19,12 @@ namespace cmdctl {
 
 // State machine (SPEC §3):
 //
-//   RUNNING --OnExit, no stop requested, exited--> EXITED   (exit_code)
-//   RUNNING --OnExit, no stop requested, signal--> SIGNALED (signal)
-//   RUNNING --OnExit after RequestStop-----------> STOPPED  (as it ended)
+//   RUNNING --OnEnd, no stop requested, exited--> EXITED   (exit_code)
+//   RUNNING --OnEnd, no stop requested, signal--> SIGNALED (signal)
+//   RUNNING --OnEnd after RequestStop-----------> STOPPED  (as it ended)
+//   RUNNING --OnEnd, end lost--------------------> LOST     (codes 0)
 //
-// The ended states are final: a second OnExit is ignored, RequestStop on an
+// The ended states are final: a second OnEnd is ignored, RequestStop on an
 // ended job changes nothing. All waiters see one and the same final status.
 class Job final : public ProcessObserver {
  public:
@@ -51,12 +52,12 @@ class Job final : public ProcessObserver {
 
   // Calls `done` with the final status once the job has ended: at once, on
   // this thread, when it already has; otherwise on the thread that delivers
-  // OnExit. Never called with mu_ held.
+  // OnEnd. Never called with mu_ held.
   void WhenEnded(std::function<void(const JobStatus&)> done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Output change tracking. version() grows by one on every OnOutput and on
-  // OnExit. A reader notes the version, reads until caught up, then calls
+  // OnEnd. A reader notes the version, reads until caught up, then calls
   // AwaitChange(noted_version, wake):
   //  - returns false (and never calls wake) if the version has already moved
   //    past `seen_version`: the reader must read again;
@@ -75,8 +76,7 @@ class Job final : public ProcessObserver {
 
   // ProcessObserver.
   void OnOutput() override ABSL_LOCKS_EXCLUDED(mu_);
-  void OnExit(const ExitInfo& exit, absl::Time at) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void OnEnd(const JobEnd& end) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // Removes and returns every registered wake.

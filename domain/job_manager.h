@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,17 +18,10 @@
 #include "domain/job_registry.h"
 #include "domain/output_cursor.h"
 #include "domain/process_host.h"
+#include "domain/run_request.h"
 #include "domain/types.h"
 
 namespace cmdctl {
-
-struct RunRequest {
-  std::string command;
-  std::vector<std::string> args;
-  std::string run_as;       // empty: the caller's first principal
-  std::string working_dir;  // empty: the run-as user's home
-  std::map<std::string, std::string> env;
-};
 
 // Stopping is data (reproc's habit): TERM to the tree, wait up to `grace`,
 // then KILL the tree.
@@ -49,8 +41,7 @@ class JobManager {
   JobManager(ProcessHost* host, std::function<std::string()> new_job_id,
              JobManagerOptions options = {});
 
-  // Validates (INVALID_ARGUMENT: empty command, a NUL byte in any string, an
-  // env name that is empty or holds '='), authorizes (ResolveRunAs), starts
+  // Validates (ValidateRunRequest), authorizes (ResolveRunAs), starts
   // the process and registers the job. On any error no job is registered and
   // no process is left.
   absl::StatusOr<JobStatus> Run(const Caller& caller, const RunRequest& req);

@@ -14,24 +14,28 @@ constexpr OutputStream kStreams[2] = {OutputStream::kStdout,
 absl::StatusOr<std::unique_ptr<OutputCursor>> OutputCursor::Open(
     std::shared_ptr<Job> job, ProcessHost* host, bool follow,
     size_t chunk_bytes) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
+      host->OpenOutput(job->id());
+  if (!reader.ok()) return reader.status();
   int64_t limits[2] = {0, 0};
   if (!follow) {
     for (int s = 0; s < 2; ++s) {
-      absl::StatusOr<int64_t> size = host->OutputSize(job->id(), kStreams[s]);
-      if (!size.ok()) return size.status();
-      limits[s] = *size;
+      absl::StatusOr<StreamWindow> window = (*reader)->Window(kStreams[s]);
+      if (!window.ok()) return window.status();
+      limits[s] = window->end;
     }
   }
   return std::unique_ptr<OutputCursor>(
-      new OutputCursor(std::move(job), host, follow,
+      new OutputCursor(std::move(job), *std::move(reader), follow,
                        std::max<size_t>(chunk_bytes, 1), limits[0], limits[1]));
 }
 
-OutputCursor::OutputCursor(std::shared_ptr<Job> job, ProcessHost* host,
-                           bool follow, size_t chunk_bytes,
-                           int64_t stdout_limit, int64_t stderr_limit)
+OutputCursor::OutputCursor(std::shared_ptr<Job> job,
+                           std::unique_ptr<OutputReader> reader, bool follow,
+                           size_t chunk_bytes, int64_t stdout_limit,
+                           int64_t stderr_limit)
     : job_(std::move(job)),
-      host_(host),
+      reader_(std::move(reader)),
       follow_(follow),
       chunk_bytes_(chunk_bytes),
       limit_{stdout_limit, stderr_limit} {}
@@ -50,13 +54,8 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   const auto [version, ended] = job_->VersionAndEnded();
   for (int i = 0; i < 2; ++i) {
     const int s = (next_stream_ + i) % 2;
-    size_t max = chunk_bytes_;
-    if (!follow_) {
-      if (offset_[s] >= limit_[s]) continue;
-      max = std::min<size_t>(max, static_cast<size_t>(limit_[s] - offset_[s]));
-    }
-    absl::StatusOr<std::string> data =
-        host_->ReadOutput(job_->id(), kStreams[s], offset_[s], max);
+    if (!follow_ && offset_[s] >= limit_[s]) continue;
+    absl::StatusOr<std::string> data = ReadStream(s);
     if (!data.ok()) return data.status();
     if (data->empty()) {
       // A snapshot stream that shrank (the user truncated it) ends here.
@@ -77,9 +76,23 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   return std::nullopt;
 }
 
+absl::StatusOr<std::string> OutputCursor::ReadStream(int s) {
+  // One read of up to a chunk; a snapshot never reads past its limit.
+  size_t max = chunk_bytes_;
+  if (!follow_) {
+    max = std::min<size_t>(max, static_cast<size_t>(limit_[s] - offset_[s]));
+  }
+  std::string data(max, '\0');
+  absl::StatusOr<ReadResult> read =
+      reader_->Read(kStreams[s], offset_[s], absl::MakeSpan(data));
+  if (!read.ok()) return read.status();
+  data.resize(read->size);
+  return data;
+}
+
 bool OutputCursor::WaitForMore(std::function<void()> wake) {
   // The host reports output only while a notification is armed
-  // (ProcessHost::WatchOutput), so that a job nobody follows costs nothing
+  // (OutputReader::Watch), so that a job nobody follows costs nothing
   // per write. Nothing written after Next's reads is missed, in this order:
   //  1. Arm. From here on, the next growth of either stream makes the host
   //     call OnOutput, which moves the job's version past seen_version_.
@@ -88,19 +101,19 @@ bool OutputCursor::WaitForMore(std::function<void()> wake) {
   //  3. AwaitChange(seen_version_). Output written after step 1 has moved
   //     the version already (AwaitChange refuses: read again) or will move
   //     it later (the wake registered here runs).
-  // The job's end moves the version too, and OnExit needs no arming.
-  const absl::Status armed = host_->WatchOutput(job_->id());
+  // The job's end moves the version too, and OnEnd needs no arming.
+  const absl::Status armed = reader_->Watch();
   if (!armed.ok()) {
     wait_error_ = armed;
     return false;  // the next Next returns the error
   }
   for (int s = 0; s < 2; ++s) {
-    absl::StatusOr<int64_t> size = host_->OutputSize(job_->id(), kStreams[s]);
-    if (!size.ok()) {
-      wait_error_ = size.status();
+    absl::StatusOr<StreamWindow> window = reader_->Window(kStreams[s]);
+    if (!window.ok()) {
+      wait_error_ = window.status();
       return false;
     }
-    if (*size > offset_[s]) return false;  // written before the arming
+    if (window->end > offset_[s]) return false;  // written before the arming
   }
   Job::WaitId id = 0;
   if (!job_->AwaitChange(seen_version_, std::move(wake), &id)) return false;

@@ -1,7 +1,7 @@
 // One reader's position in one job's output (both streams). Not thread-safe:
 // one reader drives one cursor (a gRPC reactor, with one write in flight).
 // Readers never affect each other or the job: each cursor has its own offsets
-// and reads through ProcessHost::ReadOutput.
+// and its own OutputReader (ProcessHost::OpenOutput).
 #ifndef CMDCTL_DOMAIN_OUTPUT_CURSOR_H_
 #define CMDCTL_DOMAIN_OUTPUT_CURSOR_H_
 
@@ -29,7 +29,8 @@ class OutputCursor {
  public:
   // follow: read until the job has ended and every byte was delivered.
   // snapshot (follow == false): read what is stored when the cursor is made
-  // (sizes taken at construction via OutputSize) and end.
+  // (the windows' ends taken at construction) and end.
+  // Errors: those of ProcessHost::OpenOutput and OutputReader::Window.
   // chunk_bytes: the most one chunk carries.
   static absl::StatusOr<std::unique_ptr<OutputCursor>> Open(
       std::shared_ptr<Job> job, ProcessHost* host, bool follow,
@@ -50,9 +51,9 @@ class OutputCursor {
   // job ended. Returns false, without registering, when that has already
   // happened since the last Next (call Next again). No thread and no timer
   // wait on the reader's behalf. It arms the host's output notification
-  // (ProcessHost::WatchOutput) for this wait only. If the host cannot arm it
-  // or tell the output's size, it returns false and the next Next returns
-  // that error.
+  // (OutputReader::Watch) for this wait only. If the host cannot arm it or
+  // tell the output's size, it returns false and the next Next returns that
+  // error.
   bool WaitForMore(std::function<void()> wake);
 
   // Cancels a registered wake. Returns true if it will never be called; false
@@ -60,11 +61,15 @@ class OutputCursor {
   bool CancelWait();
 
  private:
-  OutputCursor(std::shared_ptr<Job> job, ProcessHost* host, bool follow,
-               size_t chunk_bytes, int64_t stdout_limit, int64_t stderr_limit);
+  OutputCursor(std::shared_ptr<Job> job, std::unique_ptr<OutputReader> reader,
+               bool follow, size_t chunk_bytes, int64_t stdout_limit,
+               int64_t stderr_limit);
+
+  // Reads the next piece of stream `s`; empty: nothing new there.
+  absl::StatusOr<std::string> ReadStream(int s);
 
   std::shared_ptr<Job> job_;
-  ProcessHost* host_;
+  std::unique_ptr<OutputReader> reader_;
   bool follow_;
   size_t chunk_bytes_;
   int64_t offset_[2] = {0, 0};

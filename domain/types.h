@@ -12,8 +12,9 @@
 namespace cmdctl {
 
 // SPEC §3 JobState, without UNSPECIFIED. The only transitions are
-// kRunning -> kExited | kSignaled | kStopped; every ended state is final.
-enum class JobState { kRunning, kExited, kSignaled, kStopped };
+// kRunning -> kExited | kSignaled | kStopped | kLost; every ended state is
+// final. kLost: the job has ended but how is unknown (never a success).
+enum class JobState { kRunning, kExited, kSignaled, kStopped, kLost };
 
 enum class OutputStream { kStdout, kStderr };
 

@@ -125,6 +125,8 @@ const char* LaunchStageName(LaunchStage stage) {
       return "setting up stdin/stdout/stderr";
     case LaunchStage::kExec:
       return "executing the program";
+    case LaunchStage::kValidate:
+      return "checking the launch request";
   }
   return "launching";
 }

@@ -63,6 +63,7 @@ enum class LaunchStage : uint32_t {
   kOutput = 6,      // creating the output directory or files
   kStdio = 7,       // /dev/null, dup2 onto 0-2
   kExec = 8,        // execve of every PATH candidate
+  kValidate = 9,    // the request is not one a job can be made of (EINVAL)
 };
 
 const char* LaunchStageName(LaunchStage stage);

@@ -4,7 +4,10 @@
 //
 // In order, and reporting any failure (stage + errno) over the socket before
 // exiting 127:
-//   1. reads the LaunchRequest (launch_protocol.h);
+//   1. reads the LaunchRequest (launch_protocol.h) and checks it: no NUL
+//      byte anywhere, absolute directories, KEY=VALUE environment entries
+//      (the privilege boundary's own validation; the server's is in
+//      domain/run_request.h);
 //   2. joins the job's cgroup (writes "0" to the cgroup.procs fd it was
 //      given) while still root, so every later child is in it;
 //   3. drops privileges: setgroups(the user's groups, never the server's),
@@ -107,6 +110,27 @@ bool ReadFully(int fd, char* buf, size_t n) {
   return true;
 }
 
+bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// The launcher's own check at the privilege boundary (the server validated
+// the request already): execve and chdir would silently cut a string at a
+// NUL, and a relative directory would depend on where we happen to be.
+bool IsAcceptable(const LaunchRequest& r) {
+  if (r.program.empty() || HasNul(r.program) || HasNul(r.home) ||
+      HasNul(r.working_dir) || r.home.empty() || r.home[0] != '/' ||
+      (!r.working_dir.empty() && r.working_dir[0] != '/')) {
+    return false;
+  }
+  for (const std::string& arg : r.argv) {
+    if (HasNul(arg)) return false;
+  }
+  for (const std::string& entry : r.envp) {
+    const size_t eq = entry.find('=');
+    if (HasNul(entry) || eq == 0 || eq == std::string::npos) return false;
+  }
+  return true;
+}
+
 // Reads the length-prefixed request; the attached fds come with its first
 // bytes.
 LaunchRequest ReadRequest(std::vector<int>& fds) {
@@ -128,6 +152,7 @@ LaunchRequest ReadRequest(std::vector<int>& fds) {
       id.find('/') != std::string::npos || request->argv.empty()) {
     Fail(LaunchStage::kProtocol, EPROTO);
   }
+  if (!IsAcceptable(*request)) Fail(LaunchStage::kValidate, EINVAL);
   return *std::move(request);
 }
 

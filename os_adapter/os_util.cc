@@ -10,15 +10,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/errno_status.h"
 
 namespace cmdctl {
 namespace {
-
-std::string ErrnoText(int err) {
-  char buf[256];
-  // GNU strerror_r returns the message (maybe not in buf).
-  return strerror_r(err, buf, sizeof(buf));
-}
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string UnescapeMountField(absl::string_view s) {
@@ -41,54 +36,13 @@ std::string UnescapeMountField(absl::string_view s) {
 
 }  // namespace
 
-absl::Status ErrnoToStatus(int err, absl::string_view what) {
-  const std::string message = absl::StrCat(what, ": ", ErrnoText(err));
-  switch (err) {
-    case ENOENT:
-    case ESRCH:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    case EINVAL:
-    case ENAMETOOLONG:
-    case E2BIG:
-      return absl::InvalidArgumentError(message);
-    case EEXIST:
-      return absl::AlreadyExistsError(message);
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-    case EAGAIN:
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-absl::Status HostErrnoStatus(int err, absl::string_view what) {
-  absl::Status status = cmdctl::ErrnoToStatus(err, what);
-  if (status.code() == absl::StatusCode::kResourceExhausted) return status;
-  return absl::InternalError(status.message());
-}
-
 absl::Status LaunchFailureToStatus(LaunchStage stage, int err,
                                    absl::string_view program,
                                    absl::string_view working_dir) {
   const std::string text = ErrnoText(err);
-  switch (err) {
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-    case EAGAIN:
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(
-          absl::StrCat(LaunchStageName(stage), ": ", text));
-    default:
-      break;
+  if (IsResourceErrno(err)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(LaunchStageName(stage), ": ", text));
   }
   switch (stage) {
     case LaunchStage::kExec:
@@ -102,6 +56,10 @@ absl::Status LaunchFailureToStatus(LaunchStage stage, int err,
       }
       return absl::FailedPreconditionError(
           absl::StrCat("cannot execute ", program, ": ", text));
+    case LaunchStage::kValidate:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refused at the privilege boundary: a NUL byte in the request, a "
+          "relative working directory or a malformed environment entry"));
     case LaunchStage::kWorkingDir:
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot enter working directory ",

@@ -1,6 +1,6 @@
 // Small pure helpers of the Linux adapter, unit-tested without processes:
-// errno and launcher failures to absl::Status, child status decoding, and
-// the cgroup v2 paths from /proc/self/mountinfo and /proc/self/cgroup.
+// launcher failures to absl::Status, child status decoding, and the cgroup
+// v2 paths from /proc/self/mountinfo and /proc/self/cgroup.
 #ifndef CMDCTL_OS_ADAPTER_OS_UTIL_H_
 #define CMDCTL_OS_ADAPTER_OS_UTIL_H_
 
@@ -13,17 +13,6 @@
 #include "os_adapter/launch_protocol.h"
 
 namespace cmdctl {
-
-// The one errno -> Status mapping of the adapter. `what` names the failed
-// operation; the message is "<what>: <strerror(err)>".
-absl::Status ErrnoToStatus(int err, absl::string_view what);
-
-// For a failure of the host's own machinery (cgroups, sockets, spawning the
-// launcher, reading an output fd), whose errno says nothing about the
-// caller's request: RESOURCE_EXHAUSTED for the resource errnos (EMFILE,
-// ENFILE, ENOMEM, EAGAIN, ENOSPC, EDQUOT), INTERNAL otherwise. Same message
-// as ErrnoToStatus.
-absl::Status HostErrnoStatus(int err, absl::string_view what);
 
 // What a launcher failure (stage, errno) means to the caller of Start
 // (ProcessHost::Start's contract).

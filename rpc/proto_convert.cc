@@ -20,6 +20,8 @@ v1::JobState ToProto(JobState state) {
       return v1::JOB_STATE_SIGNALED;
     case JobState::kStopped:
       return v1::JOB_STATE_STOPPED;
+    case JobState::kLost:
+      return v1::JOB_STATE_LOST;
   }
   return v1::JOB_STATE_UNSPECIFIED;
 }

@@ -16,7 +16,7 @@
 
 #include "glog/logging.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
@@ -204,4 +204,4 @@ std::optional<std::string> WaitForLine(const std::string& file,
   }
 }
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

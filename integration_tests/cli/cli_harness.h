@@ -13,7 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 
 struct ProcessResult {
   int exit_code = -1;  // 128+N when killed by signal N
@@ -66,6 +66,6 @@ std::optional<std::string> WaitForLine(
     const std::string& file, const std::string& prefix,
     BackgroundProcess& process, absl::Duration timeout = absl::Seconds(30));
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test
 
 #endif  // CMDCTL_INTEGRATION_TESTS_CLI_CLI_HARNESS_H_

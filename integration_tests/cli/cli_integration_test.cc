@@ -22,7 +22,7 @@
 #include "integration_tests/common/test_pki.h"
 #include "integration_tests/common/test_users.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 using ::testing::AllOf;
@@ -691,4 +691,4 @@ TEST_F(CliTest, Tls12OnlyServerIsRefusedByTheClient) {
 }
 
 }  // namespace
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

@@ -15,7 +15,7 @@
 #include "integration_tests/common/test_pki.h"
 #include "integration_tests/common/test_users.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -107,4 +107,4 @@ TEST(DevPkiTest, MakesAWorkingPkiWithPrivateKeys) {
 }
 
 }  // namespace
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

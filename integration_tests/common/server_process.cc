@@ -22,7 +22,7 @@
 
 extern char** environ;
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 std::string ReadFileOrEmpty(const std::string& path) {
@@ -296,4 +296,4 @@ absl::StatusOr<long long> RssKiB(pid_t pid) {
   return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", pid));
 }
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

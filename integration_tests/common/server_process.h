@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 
 struct ServerProcessOptions {
   std::string binary;  // the cmdctld to run
@@ -75,6 +75,6 @@ absl::StatusOr<long long> CpuTicks(pid_t pid);
 // Resident set size of a process, in KiB (/proc/<pid>/status VmRSS).
 absl::StatusOr<long long> RssKiB(pid_t pid);
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test
 
 #endif  // CMDCTL_INTEGRATION_TESTS_COMMON_SERVER_PROCESS_H_

@@ -19,7 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
@@ -190,4 +190,4 @@ std::string TempDir::WriteFile(const std::string& name,
   return full;
 }
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

@@ -11,7 +11,7 @@
 
 #include "absl/time/time.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 
 // A certificate and its private key, both PEM.
 struct IssuedCert {
@@ -73,6 +73,6 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test
 
 #endif  // CMDCTL_INTEGRATION_TESTS_COMMON_TEST_PKI_H_

@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 // Serializes user/group creation across test processes (useradd refuses to
@@ -155,4 +155,4 @@ absl::StatusOr<TestUser> EnsureTestUser(
   return *user;
 }
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

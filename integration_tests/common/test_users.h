@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 
 struct TestUser {
   std::string login;
@@ -34,6 +34,6 @@ absl::StatusOr<TestUser> EnsureTestUser(
 // Not for use while a process-wide child reaper is active.
 absl::Status RunCommand(const std::vector<std::string>& argv);
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test
 
 #endif  // CMDCTL_INTEGRATION_TESTS_COMMON_TEST_USERS_H_

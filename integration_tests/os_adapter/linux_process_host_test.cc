@@ -52,14 +52,15 @@ class TestObserver : public ProcessObserver {
  public:
   void OnOutput() override {
     absl::MutexLock l(&mu_);
-    EXPECT_FALSE(exit_.has_value()) << "OnOutput after OnExit";
+    EXPECT_FALSE(exit_.has_value()) << "OnOutput after OnEnd";
     ++outputs_;
     changed_.SignalAll();
   }
-  void OnExit(const ExitInfo& exit, absl::Time at) override {
+  void OnEnd(const JobEnd& end) override {
     absl::MutexLock l(&mu_);
-    EXPECT_FALSE(exit_.has_value()) << "OnExit twice";
-    exit_ = exit;
+    EXPECT_FALSE(exit_.has_value()) << "OnEnd twice";
+    EXPECT_FALSE(end.lost);
+    exit_ = end.exit;
     changed_.SignalAll();
   }
 
@@ -95,12 +96,45 @@ class TestObserver : public ProcessObserver {
   std::optional<ExitInfo> exit_ ABSL_GUARDED_BY(mu_);
 };
 
+// The seam's reader calls, through a fresh OutputReader each (an unknown job
+// shows as OpenOutput's error).
+absl::StatusOr<std::string> ReadOutput(ProcessHost& host, const std::string& id,
+                                       OutputStream stream, int64_t offset,
+                                       size_t max) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<StreamWindow> window = (*reader)->Window(stream);
+  if (!window.ok()) return window.status();
+  const int64_t available = std::max<int64_t>(window->end - offset, 0);
+  std::string data(std::min<size_t>(max, available), '\0');
+  absl::StatusOr<ReadResult> read =
+      (*reader)->Read(stream, offset, absl::MakeSpan(data));
+  if (!read.ok()) return read.status();
+  data.resize(read->size);
+  return data;
+}
+
+absl::StatusOr<int64_t> OutputSize(ProcessHost& host, const std::string& id,
+                                   OutputStream stream) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<StreamWindow> window = (*reader)->Window(stream);
+  if (!window.ok()) return window.status();
+  return window->end;
+}
+
+absl::Status WatchOutput(ProcessHost& host, const std::string& id) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  if (!reader.ok()) return reader.status();
+  return (*reader)->Watch();
+}
+
 std::string ReadAll(ProcessHost& host, const std::string& id,
                     OutputStream stream) {
   std::string out;
   while (true) {
     absl::StatusOr<std::string> chunk =
-        host.ReadOutput(id, stream, static_cast<int64_t>(out.size()), 4096);
+        ReadOutput(host, id, stream, static_cast<int64_t>(out.size()), 4096);
     EXPECT_TRUE(chunk.ok()) << chunk.status();
     if (!chunk.ok() || chunk->empty()) return out;
     out += *chunk;
@@ -116,7 +150,7 @@ bool WaitForStdout(ProcessHost& host, TestObserver& observer,
   const absl::Time deadline = absl::Now() + kTimeout;
   while (absl::Now() < deadline) {
     const int seen = observer.outputs();
-    const absl::Status armed = host.WatchOutput(id);
+    const absl::Status armed = WatchOutput(host, id);
     EXPECT_TRUE(armed.ok()) << armed;
     if (absl::StrContains(ReadAll(host, id, OutputStream::kStdout), needle)) {
       return true;
@@ -225,23 +259,23 @@ class LinuxProcessHostTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_EQ(geteuid(), 0u) << "the integration tests run as root";
-    absl::StatusOr<testing::TestUser> alice =
-        testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+    absl::StatusOr<test::TestUser> alice =
+        test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
     ASSERT_TRUE(alice.ok()) << alice.status();
-    alice_ = new testing::TestUser(*alice);
-    absl::StatusOr<gid_t> team = testing::EnsureTestGroup("cmdctl-it-team");
+    alice_ = new test::TestUser(*alice);
+    absl::StatusOr<gid_t> team = test::EnsureTestGroup("cmdctl-it-team");
     ASSERT_TRUE(team.ok());
     team_gid_ = *team;
     // Every user the tests need exists before any host reaps children (a
     // reaping host would take useradd's exit status).
     for (const char* login : {"cmdctl-it-bob", "cmdctl-it-mal-state",
                               "cmdctl-it-mal-jobs", "cmdctl-it-mal-swap"}) {
-      absl::StatusOr<testing::TestUser> user = testing::EnsureTestUser(login);
+      absl::StatusOr<test::TestUser> user = test::EnsureTestUser(login);
       ASSERT_TRUE(user.ok()) << user.status();
     }
     // The server holds a supplementary group of its own: it must not leak.
     absl::StatusOr<gid_t> server_group =
-        testing::EnsureTestGroup("cmdctl-it-server");
+        test::EnsureTestGroup("cmdctl-it-server");
     ASSERT_TRUE(server_group.ok());
     server_gid_ = *server_group;
     const gid_t groups[] = {0, server_gid_};
@@ -290,7 +324,7 @@ class LinuxProcessHostTest : public ::testing::Test {
     return r;
   }
 
-  std::string JobDir(const testing::TestUser& user, const std::string& id) {
+  std::string JobDir(const test::TestUser& user, const std::string& id) {
     return absl::StrCat(user.home, "/.local/state/cmdctl/jobs/", id);
   }
 
@@ -302,8 +336,8 @@ class LinuxProcessHostTest : public ::testing::Test {
 
   // Nothing of a failed start is left: no record, no cgroup, no output
   // directory, no process.
-  void ExpectNothingLeft(const std::string& id, const testing::TestUser& user) {
-    EXPECT_EQ(host_->OutputSize(id, OutputStream::kStdout).status().code(),
+  void ExpectNothingLeft(const std::string& id, const test::TestUser& user) {
+    EXPECT_EQ(OutputSize(*host_, id, OutputStream::kStdout).status().code(),
               absl::StatusCode::kNotFound);
     EXPECT_EQ(host_->Terminate(id).code(), absl::StatusCode::kNotFound);
     if (!host_->cgroup_parent().empty()) {
@@ -313,13 +347,13 @@ class LinuxProcessHostTest : public ::testing::Test {
     EXPECT_FALSE(AnyProcessMentions(id));
   }
 
-  static testing::TestUser* alice_;
+  static test::TestUser* alice_;
   static gid_t team_gid_;
   static gid_t server_gid_;
   std::unique_ptr<LinuxProcessHost> host_;
 };
 
-testing::TestUser* LinuxProcessHostTest::alice_ = nullptr;
+test::TestUser* LinuxProcessHostTest::alice_ = nullptr;
 gid_t LinuxProcessHostTest::team_gid_ = 0;
 gid_t LinuxProcessHostTest::server_gid_ = 0;
 
@@ -462,7 +496,7 @@ TEST_F(LinuxProcessHostTest, NonExecutableProgramIsFailedPrecondition) {
   const std::string file = dir + "/tool";
   { std::ofstream(file) << "#!/bin/sh\necho hi\n"; }
   fs::permissions(file, fs::perms(0644));
-  for (const std::string program : {file, dir}) {
+  for (const std::string& program : {file, dir}) {
     ProcessSpec spec = Spec(program);
     absl::StatusOr<StartedProcess> started =
         host_->Start(spec, std::make_shared<TestObserver>());
@@ -517,7 +551,7 @@ TEST_F(LinuxProcessHostTest, BadUserAndWorkingDirAreRefusedBeforeSpawning) {
 }
 
 TEST_F(LinuxProcessHostTest, WorkingDirTheUserCannotEnterIsFailedPrecondition) {
-  for (const std::string dir : {"/root", "/nonexistent-dir"}) {
+  for (const char* dir : {"/root", "/nonexistent-dir"}) {
     ProcessSpec spec = Spec("true");
     spec.working_dir = dir;
     absl::StatusOr<StartedProcess> started =
@@ -672,29 +706,30 @@ TEST_F(LinuxProcessHostTest, BinaryOutputIsByteExact) {
   }
   EXPECT_EQ(r.out, up);
   EXPECT_EQ(r.err, down);
-  EXPECT_EQ(*host_->OutputSize(r.id, OutputStream::kStdout), 256);
-  EXPECT_EQ(*host_->OutputSize(r.id, OutputStream::kStderr), 256);
+  EXPECT_EQ(*OutputSize(*host_, r.id, OutputStream::kStdout), 256);
+  EXPECT_EQ(*OutputSize(*host_, r.id, OutputStream::kStderr), 256);
   // Reads from any offset, in any size.
-  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 250, 100),
+  EXPECT_EQ(*ReadOutput(*host_, r.id, OutputStream::kStdout, 250, 100),
             up.substr(250));
-  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 256, 100), "");
-  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 1000, 100), "");
+  EXPECT_EQ(*ReadOutput(*host_, r.id, OutputStream::kStdout, 256, 100), "");
+  EXPECT_EQ(*ReadOutput(*host_, r.id, OutputStream::kStdout, 1000, 100), "");
   // A huge max is no huge allocation.
-  EXPECT_EQ(*host_->ReadOutput(r.id, OutputStream::kStdout, 0, SIZE_MAX), up);
+  EXPECT_EQ(*ReadOutput(*host_, r.id, OutputStream::kStdout, 0, SIZE_MAX), up);
   EXPECT_EQ(
-      host_->ReadOutput(r.id, OutputStream::kStdout, -1, 10).status().code(),
+      ReadOutput(*host_, r.id, OutputStream::kStdout, -1, 10).status().code(),
       absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LinuxProcessHostTest, UnknownJobIsNotFoundEverywhere) {
   const std::string id = NewJobId();
-  EXPECT_EQ(host_->ReadOutput(id, OutputStream::kStdout, 0, 10).status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->OutputSize(id, OutputStream::kStderr).status().code(),
+  EXPECT_EQ(
+      ReadOutput(*host_, id, OutputStream::kStdout, 0, 10).status().code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(OutputSize(*host_, id, OutputStream::kStderr).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->Terminate(id).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->Kill(id).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->WatchOutput(id).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(WatchOutput(*host_, id).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(LinuxProcessHostTest, OutputFilesAreTheUsersWithMode0600) {
@@ -779,9 +814,9 @@ TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
   EXPECT_EQ(CountInotifyWatches(), before);
-  ASSERT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
   EXPECT_EQ(CountInotifyWatches(), before + 2);  // stdout and stderr
-  ASSERT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
   EXPECT_EQ(CountInotifyWatches(), before + 2);  // idempotent
   { std::ofstream(flag) << ""; }
   // The armed notification reports the write (the job is still running or
@@ -791,7 +826,7 @@ TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
   // The fired watch went with its event, the other when the job ended.
   EXPECT_EQ(CountInotifyWatches(), before);
   // An ended job: OK, and no watch is added for it.
-  EXPECT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  EXPECT_TRUE(WatchOutput(*host_, spec.job_id).ok());
   EXPECT_EQ(CountInotifyWatches(), before);
   EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout), "done\n");
   fs::remove(flag);
@@ -809,7 +844,7 @@ TEST_F(LinuxProcessHostTest, OneArmingReportsAtMostOneWritePerStream) {
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
   const int before = CountInotifyWatches();
-  ASSERT_TRUE(host_->WatchOutput(spec.job_id).ok());
+  ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
   { std::ofstream(flag) << ""; }
   ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
   EXPECT_LE(observer->outputs(), 2);
@@ -826,7 +861,7 @@ TEST_F(LinuxProcessHostTest, OneArmingReportsAtMostOneWritePerStream) {
 class PlantedSymlinkTest : public LinuxProcessHostTest {
  protected:
   void UseUser(const std::string& login) {
-    absl::StatusOr<testing::TestUser> user = testing::EnsureTestUser(login);
+    absl::StatusOr<test::TestUser> user = test::EnsureTestUser(login);
     ASSERT_TRUE(user.ok()) << user.status();
     user_ = *user;
     fs::remove_all(user_.home + "/.local/state/cmdctl");
@@ -851,7 +886,7 @@ class PlantedSymlinkTest : public LinuxProcessHostTest {
     ASSERT_EQ(lchown(link.c_str(), user_.uid, user_.gid), 0);
   }
 
-  testing::TestUser user_;
+  test::TestUser user_;
 };
 
 TEST_F(PlantedSymlinkTest, SymlinkInsteadOfStateDirIsNotFollowed) {
@@ -892,12 +927,12 @@ TEST_F(PlantedSymlinkTest, OutputFileSwappedForSymlinkIsNeverServed) {
   fs::rename(file, file + ".old");
   fs::create_symlink("/etc/shadow", file);
   EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout), "original\n");
-  EXPECT_EQ(*host_->OutputSize(spec.job_id, OutputStream::kStdout), 9);
+  EXPECT_EQ(*OutputSize(*host_, spec.job_id, OutputStream::kStdout), 9);
 }
 
 TEST(LinuxProcessHostOutputDirTest, JobDirectoryIsMadeForTheUser) {
-  absl::StatusOr<testing::TestUser> alice =
-      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  absl::StatusOr<test::TestUser> alice =
+      test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
   ASSERT_TRUE(alice.ok()) << alice.status();
   const std::string root = "/tmp/cmdctl-it-output-dir";
   fs::create_directories(root);
@@ -950,8 +985,8 @@ TEST(LinuxProcessHostOutputDirTest, WritableByOthersIsRefused) {
 }
 
 TEST(LinuxProcessHostFallbackTest, KillReachesTheProcessGroupWithoutCgroups) {
-  absl::StatusOr<testing::TestUser> alice =
-      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  absl::StatusOr<test::TestUser> alice =
+      test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
   ASSERT_TRUE(alice.ok()) << alice.status();
   LinuxProcessHostOptions options;
   options.launcher_path = CMDCTL_LAUNCHER_PATH;
@@ -989,8 +1024,8 @@ TEST(LinuxProcessHostFallbackTest, KillReachesTheProcessGroupWithoutCgroups) {
 // The server dies (no destructor runs); the job keeps writing its output,
 // which is a plain file of the user's.
 TEST(LinuxProcessHostCrashTest, JobKeepsWritingItsOutputWhenTheServerDies) {
-  absl::StatusOr<testing::TestUser> alice =
-      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  absl::StatusOr<test::TestUser> alice =
+      test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
   ASSERT_TRUE(alice.ok()) << alice.status();
   // Adopt the orphaned job, so that it can be reaped here in the end.
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
@@ -1109,10 +1144,9 @@ TEST(LinuxProcessHostTimerTest, ATimerMayScheduleAnotherAndCallTheHost) {
 
 // A host that is not root runs jobs only as its own user.
 TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
-  absl::StatusOr<testing::TestUser> alice =
-      testing::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
-  absl::StatusOr<testing::TestUser> bob =
-      testing::EnsureTestUser("cmdctl-it-bob");
+  absl::StatusOr<test::TestUser> alice =
+      test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
+  absl::StatusOr<test::TestUser> bob = test::EnsureTestUser("cmdctl-it-bob");
   ASSERT_TRUE(alice.ok() && bob.ok());
   int pipefd[2];
   ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);

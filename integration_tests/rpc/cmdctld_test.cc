@@ -30,14 +30,14 @@
 namespace cmdctl {
 namespace {
 
-using ::cmdctl::testing::CpuTicks;
-using ::cmdctl::testing::IssuedCert;
-using ::cmdctl::testing::RssKiB;
-using ::cmdctl::testing::RunWithInput;
-using ::cmdctl::testing::ServerProcess;
-using ::cmdctl::testing::ServerProcessOptions;
-using ::cmdctl::testing::TempDir;
-using ::cmdctl::testing::TestCa;
+using ::cmdctl::test::CpuTicks;
+using ::cmdctl::test::IssuedCert;
+using ::cmdctl::test::RssKiB;
+using ::cmdctl::test::RunWithInput;
+using ::cmdctl::test::ServerProcess;
+using ::cmdctl::test::ServerProcessOptions;
+using ::cmdctl::test::TempDir;
+using ::cmdctl::test::TestCa;
 using ::testing::HasSubstr;
 
 constexpr char kAlice[] = "cmdctl-it-alice";
@@ -72,8 +72,8 @@ class CmdctldTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(EnforceTls13Policy().ok());
-    ASSERT_TRUE(cmdctl::testing::EnsureTestUser(kAlice).ok());
-    ASSERT_TRUE(cmdctl::testing::EnsureTestUser(kBob).ok());
+    ASSERT_TRUE(cmdctl::test::EnsureTestUser(kAlice).ok());
+    ASSERT_TRUE(cmdctl::test::EnsureTestUser(kBob).ok());
     if (fixture == nullptr) fixture = new Fixture();
   }
 
@@ -207,7 +207,7 @@ class CmdctldTest : public ::testing::Test {
     return output;
   }
 
-  absl::StatusOr<testing::CommandResult> SClient(
+  absl::StatusOr<test::CommandResult> SClient(
       const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {"/usr/bin/openssl",
                                      "s_client",
@@ -234,7 +234,7 @@ class CmdctldTest : public ::testing::Test {
 // TLS
 
 TEST_F(CmdctldTest, Tls12ClientIsRefusedAtTheHandshake) {
-  absl::StatusOr<testing::CommandResult> result = SClient({"-tls1_2"});
+  absl::StatusOr<test::CommandResult> result = SClient({"-tls1_2"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_NE(result->exit_code, 0) << result->output;
   // The server drops the connection after the ClientHello: nothing
@@ -245,7 +245,7 @@ TEST_F(CmdctldTest, Tls12ClientIsRefusedAtTheHandshake) {
 }
 
 TEST_F(CmdctldTest, Tls13ClientIsAcceptedAndServerPrefersAes256) {
-  absl::StatusOr<testing::CommandResult> result =
+  absl::StatusOr<test::CommandResult> result =
       SClient({"-tls1_3", "-ciphersuites",
                "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"});
   ASSERT_TRUE(result.ok()) << result.status();
@@ -376,8 +376,8 @@ TEST_F(CmdctldTest, MissingProgramIsNotFound) {
 }
 
 TEST_F(CmdctldTest, NonRootServerRunsJobsOnlyAsItselfAndSaysSo) {
-  absl::StatusOr<cmdctl::testing::TestUser> bob_user =
-      cmdctl::testing::EnsureTestUser(kBob);
+  absl::StatusOr<cmdctl::test::TestUser> bob_user =
+      cmdctl::test::EnsureTestUser(kBob);
   ASSERT_TRUE(bob_user.ok());
   server_.reset();
   // Everything the unprivileged server reads or writes, owned by it.
@@ -648,11 +648,11 @@ TEST_F(CmdctldTest, SigtermEndsStreamsStopsJobsAndExitsCleanly) {
   // The job was stopped, not orphaned.
   EXPECT_TRUE(
       kill(pid, 0) != 0 ||
-      absl::StrContains(testing::RunWithInput(
-                            {"/bin/cat", absl::StrCat("/proc/", pid, "/stat")},
-                            "", absl::Seconds(5))
-                            ->output,
-                        ") Z "))
+      absl::StrContains(
+          test::RunWithInput({"/bin/cat", absl::StrCat("/proc/", pid, "/stat")},
+                             "", absl::Seconds(5))
+              ->output,
+          ") Z "))
       << "job pid " << pid << " still alive";
   EXPECT_THAT(server_->ReadLog(), HasSubstr("graceful shutdown"));
 }
@@ -809,7 +809,7 @@ TEST_F(CmdctldTest, RefusesToStartWithEmptyOrMismatchedFiles) {
            {fixture->ca_path, fixture->cert_path, other_key, "does not match"},
            {fixture->ca_path, fixture->cert_path, "/nonexistent/key.pem",
             "/nonexistent/key.pem"}}) {
-    absl::StatusOr<testing::CommandResult> result =
+    absl::StatusOr<test::CommandResult> result =
         RunWithInput({CMDCTLD_PATH, "--listen=127.0.0.1:0", "--ca=" + c.ca,
                       "--cert=" + c.cert, "--key=" + c.key},
                      "", absl::Seconds(30));

@@ -17,7 +17,7 @@
 #include "tests/domain/domain_test_support.h"
 #include "tests/fakes/fake_process_host.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 using SignalResponse = FakeProcessHost::SignalResponse;
@@ -139,11 +139,12 @@ TEST(ConcurrencyTest, StopsRacingEachOtherAndTheExitConvergeOnOneFinalStatus) {
     });
     threads.emplace_back([&] {  // the host's timer thread
       go.WaitForNotification();
-      for (int i = 0; i < 50; ++i) host.AdvanceTime(absl::Milliseconds(1));
+      for (int i = 0; i < 50; ++i)
+        host.clock().AdvanceTime(absl::Milliseconds(1));
     });
     go.Notify();
     for (auto& t : threads) t.join();
-    host.AdvanceTime(absl::Seconds(1));  // any KILL still due
+    host.clock().AdvanceTime(absl::Seconds(1));  // any KILL still due
 
     absl::MutexLock lock(&outcome.mu);
     ASSERT_EQ(outcome.results.size(), size_t{kStoppers});
@@ -156,9 +157,9 @@ TEST(ConcurrencyTest, StopsRacingEachOtherAndTheExitConvergeOnOneFinalStatus) {
       EXPECT_EQ(r->signal, final_status.signal);
       EXPECT_EQ(r->ended_at, final_status.ended_at);
     }
-    EXPECT_LE(host.terminate_count(id), 1);
-    EXPECT_LE(host.kill_count(id), kStoppers);
-    EXPECT_FALSE(host.holds_observer(id));
+    EXPECT_LE(host.job(id).terminate_count, 1);
+    EXPECT_LE(host.job(id).kill_count, kStoppers);
+    EXPECT_FALSE(host.job(id).holds_observer);
   }
 }
 
@@ -190,7 +191,7 @@ TEST(ConcurrencyTest, FollowersOfAStoppedJobAllEndWithTheFullOutput) {
   absl::Notification stopped;
   manager.Stop("alice", id, absl::ZeroDuration(),
                [&](absl::StatusOr<JobStatus>) { stopped.Notify(); });
-  host.RunReady();  // the KILL
+  host.clock().RunReady();  // the KILL
   stopped.WaitForNotification();
   for (auto& r : readers) r.join();
   for (int k = 0; k < kReaders; ++k) {
@@ -230,4 +231,4 @@ TEST(ConcurrencyTest, WakeRacingCancelRunsExactlyWhenCancelSaysSo) {
 }
 
 }  // namespace
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

@@ -15,7 +15,7 @@
 #include "domain/output_cursor.h"
 #include "domain/uuid.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 
 // A deterministic stand-in for the CSPRNG: distinct valid UUIDv4s.
 inline std::function<std::string()> SequentialIds() {
@@ -73,6 +73,6 @@ inline Received DrainToEnd(OutputCursor& cursor) {
   }
 }
 
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test
 
 #endif  // CMDCTL_TESTS_DOMAIN_DOMAIN_TEST_SUPPORT_H_

@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 using ::testing::ElementsAre;
@@ -17,16 +17,46 @@ using ::testing::ElementsAre;
 class RecordingObserver : public ProcessObserver {
  public:
   void OnOutput() override { ++outputs; }
-  void OnExit(const ExitInfo& exit, absl::Time at) override {
+  void OnEnd(const JobEnd& end) override {
     ++exits;
-    last_exit = exit;
-    exit_at = at;
+    last_exit = end.exit;
+    exit_at = end.at;
   }
   int outputs = 0;
   int exits = 0;
   ExitInfo last_exit;
   absl::Time exit_at;
 };
+
+// The seam's reader calls, one reader per call (a fresh OpenOutput each time,
+// so an unknown job shows as OpenOutput's NOT_FOUND).
+absl::StatusOr<std::string> ReadText(FakeProcessHost& host,
+                                     const std::string& id, OutputStream s,
+                                     int64_t offset, size_t max) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  if (!reader.ok()) return reader.status();
+  std::string data(max, '\0');
+  absl::StatusOr<ReadResult> read =
+      (*reader)->Read(s, offset, absl::MakeSpan(data));
+  if (!read.ok()) return read.status();
+  data.resize(read->size);
+  return data;
+}
+
+absl::StatusOr<int64_t> WindowEnd(FakeProcessHost& host, const std::string& id,
+                                  OutputStream s) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<StreamWindow> window = (*reader)->Window(s);
+  if (!window.ok()) return window.status();
+  return window->end;
+}
+
+absl::Status Watch(FakeProcessHost& host, const std::string& id) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  if (!reader.ok()) return reader.status();
+  return (*reader)->Watch();
+}
 
 ProcessSpec SpecFor(const std::string& id, const std::string& program = "ls") {
   ProcessSpec spec;
@@ -44,10 +74,10 @@ TEST(FakeProcessHostTest, TimersFireInDueOrderOnlyWhenTheClockReachesThem) {
   host.RunAfter(absl::Seconds(1), [&] { fired.push_back(1); });
   host.RunAfter(absl::Seconds(3), [&] { fired.push_back(3); });
   EXPECT_TRUE(fired.empty());
-  EXPECT_EQ(host.AdvanceTime(absl::Milliseconds(2500)), 2);
+  EXPECT_EQ(host.clock().AdvanceTime(absl::Milliseconds(2500)), 2);
   EXPECT_THAT(fired, ElementsAre(1, 2));
   EXPECT_EQ(host.Now(), t0 + absl::Milliseconds(2500));
-  host.AdvanceTime(absl::Seconds(1));
+  host.clock().AdvanceTime(absl::Seconds(1));
   EXPECT_THAT(fired, ElementsAre(1, 2, 3));
 }
 
@@ -56,7 +86,7 @@ TEST(FakeProcessHostTest, ZeroDelayTimerNeverRunsOnTheRegisteringThread) {
   bool ran = false;
   host.RunAfter(absl::ZeroDuration(), [&] { ran = true; });
   EXPECT_FALSE(ran);
-  EXPECT_EQ(host.RunReady(), 1);
+  EXPECT_EQ(host.clock().RunReady(), 1);
   EXPECT_TRUE(ran);
 }
 
@@ -65,9 +95,9 @@ TEST(FakeProcessHostTest, CancelledTimerNeverRuns) {
   bool ran = false;
   TimerId id = host.RunAfter(absl::Seconds(1), [&] { ran = true; });
   host.CancelTimer(id);
-  host.AdvanceTime(absl::Seconds(5));
+  host.clock().AdvanceTime(absl::Seconds(5));
   EXPECT_FALSE(ran);
-  EXPECT_EQ(host.pending_timers(), 0u);
+  EXPECT_EQ(host.clock().snapshot().pending_timers, 0u);
 }
 
 TEST(FakeProcessHostTest, TimerSeesTheClockAtItsDueTimeAndMayAddTimers) {
@@ -79,7 +109,7 @@ TEST(FakeProcessHostTest, TimerSeesTheClockAtItsDueTimeAndMayAddTimers) {
     seen = host.Now();
     host.RunAfter(absl::Seconds(1), [&] { second = true; });
   });
-  host.AdvanceTime(absl::Seconds(10));
+  host.clock().AdvanceTime(absl::Seconds(10));
   EXPECT_EQ(seen, t0 + absl::Seconds(1));
   EXPECT_TRUE(second);
 }
@@ -88,16 +118,16 @@ TEST(FakeProcessHostTest, OutputIsReadableAndNotifiesTheObserverWhenArmed) {
   FakeProcessHost host;
   auto obs = std::make_shared<RecordingObserver>();
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
-  ASSERT_TRUE(host.WatchOutput("j1").ok());
+  ASSERT_TRUE(Watch(host, "j1").ok());
   const std::string bytes("a\0b", 3);
   EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStdout, bytes));
   EXPECT_EQ(obs->outputs, 1);
-  EXPECT_EQ(*host.OutputSize("j1", OutputStream::kStdout), 3);
-  EXPECT_EQ(*host.OutputSize("j1", OutputStream::kStderr), 0);
-  EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStdout, 0, 100), bytes);
-  EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStdout, 1, 1),
+  EXPECT_EQ(*WindowEnd(host, "j1", OutputStream::kStdout), 3);
+  EXPECT_EQ(*WindowEnd(host, "j1", OutputStream::kStderr), 0);
+  EXPECT_EQ(*ReadText(host, "j1", OutputStream::kStdout, 0, 100), bytes);
+  EXPECT_EQ(*ReadText(host, "j1", OutputStream::kStdout, 1, 1),
             std::string(1, '\0'));
-  EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStdout, 3, 100), "");
+  EXPECT_EQ(*ReadText(host, "j1", OutputStream::kStdout, 3, 100), "");
 }
 
 TEST(FakeProcessHostTest, OutputNotificationIsOneShotAndOnlyWhenArmed) {
@@ -106,16 +136,16 @@ TEST(FakeProcessHostTest, OutputNotificationIsOneShotAndOnlyWhenArmed) {
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
   EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStdout, "unwatched"));
   EXPECT_EQ(obs->outputs, 0);
-  EXPECT_FALSE(host.armed("j1"));
-  ASSERT_TRUE(host.WatchOutput("j1").ok());
-  ASSERT_TRUE(host.WatchOutput("j1").ok());  // idempotent
-  EXPECT_TRUE(host.armed("j1"));
+  EXPECT_FALSE(host.job("j1").armed);
+  ASSERT_TRUE(Watch(host, "j1").ok());
+  ASSERT_TRUE(Watch(host, "j1").ok());  // idempotent
+  EXPECT_TRUE(host.job("j1").armed);
   EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStderr, "1"));
   EXPECT_TRUE(host.AppendOutput("j1", OutputStream::kStdout, "2"));
   EXPECT_EQ(obs->outputs, 1);
-  EXPECT_EQ(host.output_notifications("j1"), 1);
-  EXPECT_EQ(host.watch_calls("j1"), 2);
-  EXPECT_FALSE(host.armed("j1"));
+  EXPECT_EQ(host.job("j1").notifications, 1);
+  EXPECT_EQ(host.job("j1").watch_calls, 2);
+  EXPECT_FALSE(host.job("j1").armed);
   EXPECT_TRUE(host.NotifyOutputSpuriously("j1"));
   EXPECT_EQ(obs->outputs, 2);
 }
@@ -125,28 +155,27 @@ TEST(FakeProcessHostTest, WatchOutputOfAnEndedJobIsANoOpAndUnknownIsNotFound) {
   auto obs = std::make_shared<RecordingObserver>();
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
   ASSERT_TRUE(host.Exit("j1", ExitInfo::Exited(0)));
-  EXPECT_TRUE(host.WatchOutput("j1").ok());
-  EXPECT_FALSE(host.armed("j1"));
-  EXPECT_EQ(host.WatchOutput("nope").code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Watch(host, "j1").ok());
+  EXPECT_FALSE(host.job("j1").armed);
+  EXPECT_EQ(Watch(host, "nope").code(), absl::StatusCode::kNotFound);
   host.set_watch_error(absl::ResourceExhaustedError("no watches"));
   ASSERT_TRUE(host.Start(SpecFor("j2"), obs).ok());
-  EXPECT_EQ(host.WatchOutput("j2").code(),
-            absl::StatusCode::kResourceExhausted);
-  EXPECT_FALSE(host.armed("j2"));
-  EXPECT_EQ(host.watch_calls("j2"), 1);
+  EXPECT_EQ(Watch(host, "j2").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(host.job("j2").armed);
+  EXPECT_EQ(host.job("j2").watch_calls, 1);
 }
 
 TEST(FakeProcessHostTest, ExitIsDeliveredOnceAndReleasesTheObserver) {
   FakeProcessHost host;
   auto obs = std::make_shared<RecordingObserver>();
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
-  EXPECT_TRUE(host.holds_observer("j1"));
+  EXPECT_TRUE(host.job("j1").holds_observer);
   EXPECT_TRUE(host.Exit("j1", ExitInfo::Exited(3)));
   EXPECT_FALSE(host.Exit("j1", ExitInfo::Exited(4)));
   EXPECT_EQ(obs->exits, 1);
   EXPECT_EQ(obs->last_exit.exit_code, 3);
   EXPECT_EQ(obs->exit_at, host.Now());
-  EXPECT_FALSE(host.holds_observer("j1"));
+  EXPECT_FALSE(host.job("j1").holds_observer);
   EXPECT_FALSE(host.AppendOutput("j1", OutputStream::kStdout, "late"));
 }
 
@@ -154,10 +183,9 @@ TEST(FakeProcessHostTest, UnknownJobIsNotFoundEverywhere) {
   FakeProcessHost host;
   EXPECT_EQ(host.Terminate("nope").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(host.Kill("nope").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(
-      host.ReadOutput("nope", OutputStream::kStdout, 0, 1).status().code(),
-      absl::StatusCode::kNotFound);
-  EXPECT_EQ(host.OutputSize("nope", OutputStream::kStderr).status().code(),
+  EXPECT_EQ(ReadText(host, "nope", OutputStream::kStdout, 0, 1).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(WindowEnd(host, "nope", OutputStream::kStderr).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -167,8 +195,8 @@ TEST(FakeProcessHostTest, ProgramErrorFailsStartAndLeavesNoJob) {
   auto obs = std::make_shared<RecordingObserver>();
   EXPECT_EQ(host.Start(SpecFor("j1", "missing"), obs).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_TRUE(host.started_job_ids().empty());
-  EXPECT_EQ(host.start_attempts().size(), 1u);
+  EXPECT_TRUE(host.snapshot().started_job_ids.empty());
+  EXPECT_EQ(host.snapshot().start_attempts.size(), 1u);
   EXPECT_TRUE(host.Start(SpecFor("j2", "ls"), obs).ok());
 }
 
@@ -177,21 +205,21 @@ TEST(FakeProcessHostTest, TermIsIgnoredByDefaultAndKillEndsTheJobLater) {
   auto obs = std::make_shared<RecordingObserver>();
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
   EXPECT_TRUE(host.Terminate("j1").ok());
-  host.RunReady();
+  host.clock().RunReady();
   EXPECT_EQ(obs->exits, 0);
   EXPECT_TRUE(host.Kill("j1").ok());
   EXPECT_EQ(obs->exits, 0);
-  host.RunReady();
+  host.clock().RunReady();
   EXPECT_EQ(obs->exits, 1);
   EXPECT_TRUE(obs->last_exit.signaled);
   EXPECT_EQ(obs->last_exit.signal, FakeProcessHost::kSigKill);
-  EXPECT_EQ(host.terminate_count("j1"), 1);
-  EXPECT_EQ(host.kill_count("j1"), 1);
+  EXPECT_EQ(host.job("j1").terminate_count, 1);
+  EXPECT_EQ(host.job("j1").kill_count, 1);
   // Signalling an ended job is an OK no-op, still counted.
   EXPECT_TRUE(host.Kill("j1").ok());
-  host.RunReady();
+  host.clock().RunReady();
   EXPECT_EQ(obs->exits, 1);
-  EXPECT_EQ(host.kill_count("j1"), 2);
+  EXPECT_EQ(host.job("j1").kill_count, 2);
 }
 
 TEST(FakeProcessHostTest, InlineTermEndsTheJobBeforeTerminateReturns) {
@@ -210,7 +238,7 @@ TEST(FakeProcessHostTest, ExitDuringStartReachesObserverBeforeStartReturns) {
   auto obs = std::make_shared<RecordingObserver>();
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
   EXPECT_EQ(obs->exits, 1);
-  EXPECT_TRUE(host.ended("j1"));
+  EXPECT_TRUE(host.job("j1").ended);
 }
 
 TEST(FakeProcessHostTest, ReadFaultsAndShortReads) {
@@ -219,14 +247,13 @@ TEST(FakeProcessHostTest, ReadFaultsAndShortReads) {
   ASSERT_TRUE(host.Start(SpecFor("j1"), obs).ok());
   host.AppendOutput("j1", OutputStream::kStderr, "hello");
   host.set_max_read_bytes(2);
-  EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStderr, 0, 100), "he");
+  EXPECT_EQ(*ReadText(host, "j1", OutputStream::kStderr, 0, 100), "he");
   host.set_read_error(absl::InternalError("disk on fire"));
-  EXPECT_EQ(
-      host.ReadOutput("j1", OutputStream::kStderr, 0, 100).status().code(),
-      absl::StatusCode::kInternal);
+  EXPECT_EQ(ReadText(host, "j1", OutputStream::kStderr, 0, 100).status().code(),
+            absl::StatusCode::kInternal);
   host.set_read_error(absl::OkStatus());
-  EXPECT_EQ(*host.ReadOutput("j1", OutputStream::kStderr, 2, 100), "ll");
+  EXPECT_EQ(*ReadText(host, "j1", OutputStream::kStderr, 2, 100), "ll");
 }
 
 }  // namespace
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

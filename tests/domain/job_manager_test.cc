@@ -17,7 +17,7 @@
 #include "tests/fakes/fake_process_host.h"
 #include "tests/fakes/mock_process_host.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 using ::testing::_;
@@ -179,12 +179,12 @@ TEST_F(JobManagerTest, RunStartsTheSpecAndReturnsARunningRecord) {
   EXPECT_EQ(status->command, "make");
   EXPECT_THAT(status->args, ElementsAre("-j2", "all"));
   EXPECT_EQ(status->state, JobState::kRunning);
-  EXPECT_EQ(status->pid, host_.pid(status->job_id));
+  EXPECT_EQ(status->pid, host_.job(status->job_id).pid);
   EXPECT_NE(status->pid, 0);
   EXPECT_EQ(status->started_at, host_.Now());
   EXPECT_FALSE(status->stop_requested);
 
-  std::optional<ProcessSpec> spec = host_.spec(status->job_id);
+  std::optional<ProcessSpec> spec = host_.job(status->job_id).spec;
   ASSERT_TRUE(spec.has_value());
   EXPECT_EQ(spec->job_id, status->job_id);
   EXPECT_EQ(spec->program, "make");
@@ -196,7 +196,7 @@ TEST_F(JobManagerTest, RunStartsTheSpecAndReturnsARunningRecord) {
 
 TEST_F(JobManagerTest, EmptyRunAsRunsAsTheFirstPrincipal) {
   const std::string id = RunOk(kAlice, Cmd("id"));
-  EXPECT_EQ(host_.spec(id)->run_as, "alice");
+  EXPECT_EQ(host_.job(id).spec->run_as, "alice");
   EXPECT_EQ(StatusOf(id).run_as, "alice");
 }
 
@@ -204,7 +204,7 @@ TEST_F(JobManagerTest, EachRunGetsAFreshId) {
   const std::string a = RunSleep();
   const std::string b = RunSleep();
   EXPECT_NE(a, b);
-  EXPECT_THAT(host_.started_job_ids(), ElementsAre(a, b));
+  EXPECT_THAT(host_.snapshot().started_job_ids, ElementsAre(a, b));
 }
 
 TEST_F(JobManagerTest, MissingProgramIsNotFoundAndLeavesNoJob) {
@@ -212,8 +212,8 @@ TEST_F(JobManagerTest, MissingProgramIsNotFoundAndLeavesNoJob) {
   absl::StatusOr<JobStatus> status = manager_.Run(kAlice, Cmd("missing"));
   EXPECT_EQ(status.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(manager_.List("alice").empty());
-  ASSERT_EQ(host_.start_attempts().size(), 1u);
-  const std::string attempted = host_.start_attempts()[0].job_id;
+  ASSERT_EQ(host_.snapshot().start_attempts.size(), 1u);
+  const std::string attempted = host_.snapshot().start_attempts[0].job_id;
   EXPECT_EQ(manager_.GetStatus("alice", attempted).status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -244,7 +244,7 @@ TEST_F(JobManagerTest, JobThatEndsDuringStartIsReportedEnded) {
 
 TEST_F(JobManagerTest, ExitCodeAndEndTimeAreReported) {
   const std::string id = RunSleep();
-  host_.AdvanceTime(absl::Seconds(7));
+  host_.clock().AdvanceTime(absl::Seconds(7));
   host_.Exit(id, ExitInfo::Exited(42));
   JobStatus s = StatusOf(id);
   EXPECT_EQ(s.state, JobState::kExited);
@@ -316,9 +316,9 @@ TEST_F(JobManagerTest, OtherOwnersJobIsNotFoundLikeAnUnknownIdEverywhere) {
   EXPECT_EQ(stop.result.status().code(), absl::StatusCode::kNotFound);
 
   // Bob's attempts did nothing to alice's job.
-  host_.AdvanceTime(absl::Minutes(1));
-  EXPECT_EQ(host_.terminate_count(id), 0);
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Minutes(1));
+  EXPECT_EQ(host_.job(id).terminate_count, 0);
+  EXPECT_EQ(host_.job(id).kill_count, 0);
   JobStatus s = StatusOf(id);
   EXPECT_EQ(s.state, JobState::kRunning);
   EXPECT_FALSE(s.stop_requested);
@@ -342,25 +342,25 @@ TEST_F(JobManagerTest, StopSendsTermOnceThenKillAfterTheGrace) {
   const std::string id = RunSleep();  // ignores TERM (the fake's default)
   StopResult stop;
   manager_.Stop("alice", id, absl::Seconds(5), stop.Callback());
-  EXPECT_EQ(host_.terminate_count(id), 1);
-  EXPECT_EQ(host_.kill_count(id), 0);
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
+  EXPECT_EQ(host_.job(id).kill_count, 0);
   EXPECT_EQ(stop.calls, 0);
   EXPECT_TRUE(StatusOf(id).stop_requested);
   EXPECT_EQ(StatusOf(id).state, JobState::kRunning);
 
-  host_.AdvanceTime(absl::Seconds(5) - absl::Milliseconds(1));
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Seconds(5) - absl::Milliseconds(1));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
   EXPECT_EQ(stop.calls, 0);
 
-  host_.AdvanceTime(absl::Milliseconds(1));
-  EXPECT_EQ(host_.kill_count(id), 1);
-  host_.RunReady();  // the KILL's exit arrives
+  host_.clock().AdvanceTime(absl::Milliseconds(1));
+  EXPECT_EQ(host_.job(id).kill_count, 1);
+  host_.clock().RunReady();  // the KILL's exit arrives
   ASSERT_EQ(stop.calls, 1);
   ASSERT_TRUE(stop.result.ok()) << stop.result.status();
   EXPECT_EQ(stop.result->state, JobState::kStopped);
   EXPECT_EQ(stop.result->signal, FakeProcessHost::kSigKill);
   EXPECT_TRUE(stop.result->stop_requested);
-  EXPECT_EQ(host_.terminate_count(id), 1);
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
 }
 
 TEST_F(JobManagerTest, JobThatObeysTermIsNeverKilled) {
@@ -369,38 +369,39 @@ TEST_F(JobManagerTest, JobThatObeysTermIsNeverKilled) {
   StopResult stop;
   manager_.Stop("alice", id, absl::Seconds(5), stop.Callback());
   EXPECT_EQ(stop.calls, 0);
-  host_.RunReady();
+  host_.clock().RunReady();
   ASSERT_EQ(stop.calls, 1);
   EXPECT_EQ(stop.result->state, JobState::kStopped);
   EXPECT_EQ(stop.result->signal, FakeProcessHost::kSigTerm);
-  host_.AdvanceTime(absl::Minutes(1));
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Minutes(1));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
   EXPECT_EQ(stop.calls, 1);
-  EXPECT_EQ(host_.pending_timers(), 0u);  // the KILL timer was cancelled
+  EXPECT_EQ(host_.clock().snapshot().pending_timers,
+            0u);  // the KILL timer was cancelled
 }
 
 TEST_F(JobManagerTest, JobThatExitsCleanlyDuringTheGraceIsStoppedWithItsCode) {
   const std::string id = RunSleep();
   StopResult stop;
   manager_.Stop("alice", id, absl::Seconds(5), stop.Callback());
-  host_.AdvanceTime(absl::Seconds(2));
+  host_.clock().AdvanceTime(absl::Seconds(2));
   host_.Exit(id, ExitInfo::Exited(0));
   ASSERT_EQ(stop.calls, 1);
   EXPECT_EQ(stop.result->state, JobState::kStopped);
   EXPECT_EQ(stop.result->exit_code, 0);
   EXPECT_EQ(stop.result->signal, 0);
-  host_.AdvanceTime(absl::Seconds(10));
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Seconds(10));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
 }
 
 TEST_F(JobManagerTest, StopWithoutGraceUsesTheDefaultFiveSeconds) {
   const std::string id = RunSleep();
   StopResult stop;
   manager_.Stop("alice", id, std::nullopt, stop.Callback());
-  host_.AdvanceTime(absl::Seconds(5) - absl::Milliseconds(1));
-  EXPECT_EQ(host_.kill_count(id), 0);
-  host_.AdvanceTime(absl::Milliseconds(1));
-  EXPECT_EQ(host_.kill_count(id), 1);
+  host_.clock().AdvanceTime(absl::Seconds(5) - absl::Milliseconds(1));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
+  host_.clock().AdvanceTime(absl::Milliseconds(1));
+  EXPECT_EQ(host_.job(id).kill_count, 1);
 }
 
 TEST(JobManagerOptionsTest, StopWithoutGraceUsesTheConfiguredDefault) {
@@ -411,20 +412,20 @@ TEST(JobManagerOptionsTest, StopWithoutGraceUsesTheConfiguredDefault) {
   const std::string id = manager.Run(kAlice, Cmd("sleep")).value().job_id;
   StopResult stop;
   manager.Stop("alice", id, std::nullopt, stop.Callback());
-  host.AdvanceTime(absl::Seconds(2) - absl::Milliseconds(1));
-  EXPECT_EQ(host.kill_count(id), 0);
-  host.AdvanceTime(absl::Milliseconds(1));
-  EXPECT_EQ(host.kill_count(id), 1);
+  host.clock().AdvanceTime(absl::Seconds(2) - absl::Milliseconds(1));
+  EXPECT_EQ(host.job(id).kill_count, 0);
+  host.clock().AdvanceTime(absl::Milliseconds(1));
+  EXPECT_EQ(host.job(id).kill_count, 1);
 }
 
 TEST_F(JobManagerTest, ZeroGraceKillsAsSoonAsPossible) {
   const std::string id = RunSleep();
   StopResult stop;
   manager_.Stop("alice", id, absl::ZeroDuration(), stop.Callback());
-  EXPECT_EQ(host_.terminate_count(id), 1);
-  host_.RunReady();  // the KILL timer
-  EXPECT_EQ(host_.kill_count(id), 1);
-  host_.RunReady();  // its exit, if not already delivered
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
+  host_.clock().RunReady();  // the KILL timer
+  EXPECT_EQ(host_.job(id).kill_count, 1);
+  host_.clock().RunReady();  // its exit, if not already delivered
   ASSERT_EQ(stop.calls, 1);
   EXPECT_EQ(stop.result->state, JobState::kStopped);
 }
@@ -435,9 +436,9 @@ TEST_F(JobManagerTest, NegativeGraceIsInvalidArgumentAndSendsNothing) {
   manager_.Stop("alice", id, absl::Seconds(-1), stop.Callback());
   ASSERT_EQ(stop.calls, 1);
   EXPECT_EQ(stop.result.status().code(), absl::StatusCode::kInvalidArgument);
-  host_.AdvanceTime(absl::Minutes(1));
-  EXPECT_EQ(host_.terminate_count(id), 0);
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Minutes(1));
+  EXPECT_EQ(host_.job(id).terminate_count, 0);
+  EXPECT_EQ(host_.job(id).kill_count, 0);
   EXPECT_FALSE(StatusOf(id).stop_requested);
 }
 
@@ -451,9 +452,9 @@ TEST_F(JobManagerTest, StopOfEndedJobReturnsItsFinalStatusWithoutSignalling) {
   EXPECT_EQ(stop.result->state, JobState::kExited);
   EXPECT_EQ(stop.result->exit_code, 3);
   EXPECT_FALSE(stop.result->stop_requested);
-  EXPECT_EQ(host_.terminate_count(id), 0);
-  EXPECT_EQ(host_.kill_count(id), 0);
-  EXPECT_EQ(host_.pending_timers(), 0u);
+  EXPECT_EQ(host_.job(id).terminate_count, 0);
+  EXPECT_EQ(host_.job(id).kill_count, 0);
+  EXPECT_EQ(host_.clock().snapshot().pending_timers, 0u);
 }
 
 TEST_F(JobManagerTest, SecondStopSendsNoSecondTermAndBothGetTheSameStatus) {
@@ -461,30 +462,30 @@ TEST_F(JobManagerTest, SecondStopSendsNoSecondTermAndBothGetTheSameStatus) {
   StopResult first, second;
   manager_.Stop("alice", id, absl::Seconds(5), first.Callback());
   manager_.Stop("alice", id, absl::Seconds(5), second.Callback());
-  EXPECT_EQ(host_.terminate_count(id), 1);
-  host_.AdvanceTime(absl::Seconds(5));
-  host_.RunReady();
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
+  host_.clock().AdvanceTime(absl::Seconds(5));
+  host_.clock().RunReady();
   ASSERT_EQ(first.calls, 1);
   ASSERT_EQ(second.calls, 1);
   EXPECT_EQ(first.result->state, JobState::kStopped);
   EXPECT_EQ(second.result->state, first.result->state);
   EXPECT_EQ(second.result->signal, first.result->signal);
   EXPECT_EQ(second.result->ended_at, first.result->ended_at);
-  EXPECT_EQ(host_.terminate_count(id), 1);
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
 }
 
 TEST_F(JobManagerTest, LaterStopWithShorterGraceBringsTheKillForward) {
   const std::string id = RunSleep();
   StopResult first, second;
   manager_.Stop("alice", id, absl::Seconds(30), first.Callback());
-  host_.AdvanceTime(absl::Seconds(1));
+  host_.clock().AdvanceTime(absl::Seconds(1));
   manager_.Stop("alice", id, absl::Seconds(2), second.Callback());
-  EXPECT_EQ(host_.terminate_count(id), 1);
-  host_.AdvanceTime(absl::Seconds(2) - absl::Milliseconds(1));
-  EXPECT_EQ(host_.kill_count(id), 0);
-  host_.AdvanceTime(absl::Milliseconds(1));  // t = 3 s
-  EXPECT_EQ(host_.kill_count(id), 1);
-  host_.RunReady();
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
+  host_.clock().AdvanceTime(absl::Seconds(2) - absl::Milliseconds(1));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
+  host_.clock().AdvanceTime(absl::Milliseconds(1));  // t = 3 s
+  EXPECT_EQ(host_.job(id).kill_count, 1);
+  host_.clock().RunReady();
   ASSERT_EQ(first.calls, 1);
   ASSERT_EQ(second.calls, 1);
   EXPECT_EQ(first.result->ended_at, second.result->ended_at);
@@ -496,13 +497,13 @@ TEST_F(JobManagerTest, LaterStopWithLongerGraceDoesNotDelayTheKill) {
   StopResult first, second;
   manager_.Stop("alice", id, absl::Seconds(2), first.Callback());
   manager_.Stop("alice", id, absl::Seconds(60), second.Callback());
-  host_.AdvanceTime(absl::Seconds(2));
-  EXPECT_EQ(host_.kill_count(id), 1);
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(2));
+  EXPECT_EQ(host_.job(id).kill_count, 1);
+  host_.clock().RunReady();
   EXPECT_EQ(first.calls, 1);
   EXPECT_EQ(second.calls, 1);
-  host_.AdvanceTime(absl::Minutes(5));
-  EXPECT_EQ(host_.kill_count(id), 1);  // the later timer died with the job
+  host_.clock().AdvanceTime(absl::Minutes(5));
+  EXPECT_EQ(host_.job(id).kill_count, 1);  // the later timer died with the job
 }
 
 TEST_F(JobManagerTest, ExitDuringTerminateStillEndsAsStopped) {
@@ -514,8 +515,8 @@ TEST_F(JobManagerTest, ExitDuringTerminateStillEndsAsStopped) {
   ASSERT_EQ(stop.calls, 1);
   EXPECT_EQ(stop.result->state, JobState::kStopped);
   EXPECT_EQ(stop.result->signal, FakeProcessHost::kSigTerm);
-  host_.AdvanceTime(absl::Minutes(1));
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Minutes(1));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
 }
 
 TEST_F(JobManagerTest, FailedTermStillEndsInAKillWithinTheGrace) {
@@ -523,9 +524,9 @@ TEST_F(JobManagerTest, FailedTermStillEndsInAKillWithinTheGrace) {
   const std::string id = RunSleep();
   StopResult stop;
   manager_.Stop("alice", id, absl::Seconds(30), stop.Callback());
-  host_.AdvanceTime(absl::Seconds(30));
-  EXPECT_EQ(host_.kill_count(id), 1);
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(30));
+  EXPECT_EQ(host_.job(id).kill_count, 1);
+  host_.clock().RunReady();
   ASSERT_EQ(stop.calls, 1);
   EXPECT_EQ(stop.result->state, JobState::kStopped);
 }
@@ -535,11 +536,11 @@ TEST_F(JobManagerTest, StopOnlyTouchesTheNamedJob) {
   const std::string b = RunSleep();
   StopResult stop;
   manager_.Stop("alice", a, absl::Seconds(1), stop.Callback());
-  host_.AdvanceTime(absl::Seconds(1));
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(1));
+  host_.clock().RunReady();
   EXPECT_EQ(stop.calls, 1);
-  EXPECT_EQ(host_.terminate_count(b), 0);
-  EXPECT_EQ(host_.kill_count(b), 0);
+  EXPECT_EQ(host_.job(b).terminate_count, 0);
+  EXPECT_EQ(host_.job(b).kill_count, 0);
   EXPECT_EQ(StatusOf(b).state, JobState::kRunning);
 }
 
@@ -566,7 +567,7 @@ TEST_F(JobManagerTest, StopCallbackMayCallBackIntoTheManager) {
   manager_.Stop("alice", inline_exit, absl::Seconds(5), reentrant);
   manager_.Stop("alice", ended, absl::Seconds(5), reentrant);
   manager_.Stop("alice", later, absl::Seconds(5), reentrant);
-  host_.RunReady();
+  host_.clock().RunReady();
   EXPECT_EQ(answered, 3);
 }
 
@@ -581,22 +582,22 @@ TEST_F(JobManagerTest, StopAllStopsEveryRunningJobOfEveryOwner) {
 
   int done = 0;
   manager_.StopAll(absl::Seconds(3), [&] { ++done; });
-  EXPECT_EQ(host_.terminate_count(a), 1);
-  EXPECT_EQ(host_.terminate_count(b), 1);
-  EXPECT_EQ(host_.terminate_count(ended), 0);
+  EXPECT_EQ(host_.job(a).terminate_count, 1);
+  EXPECT_EQ(host_.job(b).terminate_count, 1);
+  EXPECT_EQ(host_.job(ended).terminate_count, 0);
   EXPECT_EQ(done, 0);
 
   host_.Exit(a, ExitInfo::Exited(0));  // one obeys in time
   EXPECT_EQ(done, 0);
-  host_.AdvanceTime(absl::Seconds(3));
-  EXPECT_EQ(host_.kill_count(a), 0);
-  EXPECT_EQ(host_.kill_count(b), 1);
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(3));
+  EXPECT_EQ(host_.job(a).kill_count, 0);
+  EXPECT_EQ(host_.job(b).kill_count, 1);
+  host_.clock().RunReady();
   EXPECT_EQ(done, 1);
   EXPECT_EQ(StatusOf(a).state, JobState::kStopped);
   EXPECT_EQ(StatusOf(b, kBob).state, JobState::kStopped);
   EXPECT_EQ(StatusOf(ended).state, JobState::kExited);
-  host_.AdvanceTime(absl::Minutes(1));
+  host_.clock().AdvanceTime(absl::Minutes(1));
   EXPECT_EQ(done, 1);
 }
 
@@ -609,8 +610,8 @@ TEST_F(JobManagerTest, StopAllCallbackMayCallBackIntoTheManager) {
               JobState::kRunning);
     done = true;
   });
-  host_.AdvanceTime(absl::Seconds(1));
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(1));
+  host_.clock().RunReady();
   EXPECT_TRUE(done);
 }
 
@@ -648,4 +649,4 @@ TEST_F(JobManagerTest, OpenOutputReadsTheOwnersJobInConfiguredChunks) {
 }
 
 }  // namespace
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

@@ -52,7 +52,7 @@ TEST(JobTest, NewJobIsRunningWithItsRecord) {
 
 TEST(JobTest, ExitOnItsOwnIsExitedWithCode) {
   auto job = NewJob();
-  job->OnExit(ExitInfo::Exited(3), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(3), kEnd));
   JobStatus s = job->Status();
   EXPECT_EQ(s.state, JobState::kExited);
   EXPECT_EQ(s.exit_code, 3);
@@ -63,7 +63,7 @@ TEST(JobTest, ExitOnItsOwnIsExitedWithCode) {
 
 TEST(JobTest, SignalNobodyAskedForIsSignaled) {
   auto job = NewJob();
-  job->OnExit(ExitInfo::Signaled(11), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Signaled(11), kEnd));
   JobStatus s = job->Status();
   EXPECT_EQ(s.state, JobState::kSignaled);
   EXPECT_EQ(s.signal, 11);
@@ -76,7 +76,7 @@ TEST(JobTest, EndAfterStopRequestIsStoppedWithTheSignal) {
   EXPECT_TRUE(job->RequestStop());
   EXPECT_TRUE(job->Status().stop_requested);
   EXPECT_EQ(job->Status().state, JobState::kRunning);
-  job->OnExit(ExitInfo::Signaled(15), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Signaled(15), kEnd));
   JobStatus s = job->Status();
   EXPECT_EQ(s.state, JobState::kStopped);
   EXPECT_EQ(s.signal, 15);
@@ -87,7 +87,7 @@ TEST(JobTest, EndAfterStopRequestIsStoppedWithTheSignal) {
 TEST(JobTest, CleanExitAfterStopRequestIsStoppedWithTheExitCode) {
   auto job = NewJob();
   ASSERT_TRUE(job->RequestStop());
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   JobStatus s = job->Status();
   EXPECT_EQ(s.state, JobState::kStopped);
   EXPECT_EQ(s.exit_code, 0);
@@ -103,7 +103,7 @@ TEST(JobTest, OnlyTheFirstStopRequestOnARunningJobReturnsTrue) {
 
 TEST(JobTest, StopRequestOnEndedJobChangesNothing) {
   auto job = NewJob();
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   const JobStatus before = job->Status();
   EXPECT_FALSE(job->RequestStop());
   const JobStatus after = job->Status();
@@ -114,9 +114,9 @@ TEST(JobTest, StopRequestOnEndedJobChangesNothing) {
 
 TEST(JobTest, SecondExitIsIgnored) {
   auto job = NewJob();
-  job->OnExit(ExitInfo::Exited(1), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(1), kEnd));
   const uint64_t version = job->version();
-  job->OnExit(ExitInfo::Signaled(9), kEnd + absl::Seconds(1));
+  job->OnEnd(JobEnd::Of(ExitInfo::Signaled(9), kEnd + absl::Seconds(1)));
   JobStatus s = job->Status();
   EXPECT_EQ(s.state, JobState::kExited);
   EXPECT_EQ(s.exit_code, 1);
@@ -127,16 +127,16 @@ TEST(JobTest, SecondExitIsIgnored) {
 
 TEST(JobTest, StopRequestAfterEndDoesNotTurnExitedIntoStopped) {
   auto job = NewJob();
-  job->OnExit(ExitInfo::Signaled(9), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Signaled(9), kEnd));
   job->RequestStop();
-  job->OnExit(ExitInfo::Signaled(15), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Signaled(15), kEnd));
   EXPECT_EQ(job->Status().state, JobState::kSignaled);
   EXPECT_EQ(job->Status().signal, 9);
 }
 
 TEST(JobTest, WhenEndedOnEndedJobRunsAtOnceWithTheFinalStatus) {
   auto job = NewJob();
-  job->OnExit(ExitInfo::Exited(7), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(7), kEnd));
   int calls = 0;
   JobStatus got;
   job->WhenEnded([&](const JobStatus& s) {
@@ -156,14 +156,14 @@ TEST(JobTest, WhenEndedOnRunningJobWaitsForTheEndAndRunsOnce) {
   EXPECT_TRUE(got.empty());
   job->OnOutput();
   EXPECT_TRUE(got.empty());
-  job->OnExit(ExitInfo::Signaled(6), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Signaled(6), kEnd));
   ASSERT_EQ(got.size(), 2u);
   for (const JobStatus& s : got) {
     EXPECT_EQ(s.state, JobState::kSignaled);
     EXPECT_EQ(s.signal, 6);
     EXPECT_EQ(s.ended_at, kEnd);
   }
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   EXPECT_EQ(got.size(), 2u);
 }
 
@@ -176,7 +176,7 @@ TEST(JobTest, WhenEndedCallbackMayCallBackIntoTheJob) {
     inner_ended = job->ended();
     job->RequestStop();
   });
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   EXPECT_TRUE(inner_ended);
   EXPECT_EQ(inner.state, JobState::kExited);
 }
@@ -188,7 +188,7 @@ TEST(JobTest, VersionGrowsOnOutputAndOnExit) {
   EXPECT_EQ(job->version(), v0 + 1);
   job->OnOutput();
   EXPECT_EQ(job->version(), v0 + 2);
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   EXPECT_EQ(job->version(), v0 + 3);
   EXPECT_EQ(job->VersionAndEnded(), std::make_pair(v0 + 3, true));
 }
@@ -218,7 +218,7 @@ TEST(JobTest, AwaitChangeWakesOnceOnTheNextOutput) {
   EXPECT_EQ(wakes, 1);
   EXPECT_EQ(job->PendingWaits(), 0u);
   job->OnOutput();
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   EXPECT_EQ(wakes, 1);
 }
 
@@ -228,7 +228,7 @@ TEST(JobTest, AwaitChangeWakesOnExit) {
   Job::WaitId id = 0;
   ASSERT_TRUE(job->AwaitChange(
       job->version(), [&] { ++wakes; }, &id));
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   EXPECT_EQ(wakes, 1);
 }
 
@@ -255,7 +255,7 @@ TEST(JobTest, CancelledWaitIsNeverWoken) {
   EXPECT_TRUE(job->CancelAwait(id));
   EXPECT_EQ(job->PendingWaits(), 0u);
   job->OnOutput();
-  job->OnExit(ExitInfo::Exited(0), kEnd);
+  job->OnEnd(JobEnd::Of(ExitInfo::Exited(0), kEnd));
   EXPECT_EQ(wakes, 0);
 }
 

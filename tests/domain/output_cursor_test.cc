@@ -13,7 +13,7 @@
 #include "tests/domain/domain_test_support.h"
 #include "tests/fakes/fake_process_host.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 namespace {
 
 constexpr size_t kBig = 64 * 1024;
@@ -300,8 +300,8 @@ TEST_F(OutputCursorTest, NoReaderWaitingArmsNothingAndCostsNoNotification) {
   ASSERT_FALSE(DrainNow(*cursor).at_end);  // caught up, but not waiting
   Out("unwatched");
   Err("unwatched");
-  EXPECT_EQ(host_.watch_calls("job-1"), 0);
-  EXPECT_EQ(host_.output_notifications("job-1"), 0);
+  EXPECT_EQ(host_.job("job-1").watch_calls, 0);
+  EXPECT_EQ(host_.job("job-1").notifications, 0);
   EXPECT_EQ(DrainNow(*cursor).out, "unwatched");
 }
 
@@ -310,11 +310,11 @@ TEST_F(OutputCursorTest, WaitArmsTheHostsNotificationBeforeRegistering) {
   ASSERT_FALSE(DrainNow(*cursor).at_end);
   int wakes = 0;
   ASSERT_TRUE(cursor->WaitForMore([&] { ++wakes; }));
-  EXPECT_EQ(host_.watch_calls("job-1"), 1);
-  EXPECT_TRUE(host_.armed("job-1"));
+  EXPECT_EQ(host_.job("job-1").watch_calls, 1);
+  EXPECT_TRUE(host_.job("job-1").armed);
   Err("woken");
   EXPECT_EQ(wakes, 1);
-  EXPECT_FALSE(host_.armed("job-1"));  // one-shot
+  EXPECT_FALSE(host_.job("job-1").armed);  // one-shot
   EXPECT_EQ(DrainNow(*cursor).err, "woken");
 }
 
@@ -334,7 +334,7 @@ TEST_F(OutputCursorTest, FollowerNeverMissesAWriteBetweenItsReadAndItsWait) {
     Received r = DrainNow(*cursor);
     ASSERT_FALSE(r.at_end);
     ASSERT_TRUE(host.AppendOutput("job-3", stream, "unannounced"));
-    ASSERT_EQ(host.output_notifications("job-3"), 0);
+    ASSERT_EQ(host.job("job-3").notifications, 0);
     int wakes = 0;
     EXPECT_FALSE(cursor->WaitForMore([&] { ++wakes; }));
     EXPECT_EQ(job->PendingWaits(), 0u);
@@ -353,12 +353,12 @@ TEST_F(OutputCursorTest,
   auto after_size = [this, &checks] {
     if (++checks == 2) Out("between");
   };
-  host_.RunOnceAfterSize(OutputStream::kStdout, after_size);
-  host_.RunOnceAfterSize(OutputStream::kStderr, after_size);
+  host_.RunOnceAfterWindow(OutputStream::kStdout, after_size);
+  host_.RunOnceAfterWindow(OutputStream::kStderr, after_size);
   int wakes = 0;
   EXPECT_FALSE(cursor->WaitForMore([&] { ++wakes; }));
   EXPECT_EQ(checks, 2);
-  EXPECT_EQ(host_.output_notifications("job-1"), 1);
+  EXPECT_EQ(host_.job("job-1").notifications, 1);
   EXPECT_EQ(job_->PendingWaits(), 0u);
   EXPECT_EQ(wakes, 0);
   EXPECT_EQ(DrainNow(*cursor).out, "between");
@@ -374,7 +374,7 @@ TEST_F(OutputCursorTest, EveryWaitArmsAgainAfterASpuriousWake) {
   Received r = DrainNow(*cursor);
   EXPECT_TRUE(r.chunks.empty());
   ASSERT_TRUE(cursor->WaitForMore([&] { ++wakes; }));
-  EXPECT_EQ(host_.watch_calls("job-1"), 2);
+  EXPECT_EQ(host_.job("job-1").watch_calls, 2);
   Out("real");
   EXPECT_EQ(wakes, 2);
   EXPECT_EQ(DrainNow(*cursor).out, "real");
@@ -385,7 +385,7 @@ TEST_F(OutputCursorTest, WaitOnAnEndedJobNeedsNoNotification) {
   ASSERT_FALSE(DrainNow(*cursor).at_end);
   End();
   EXPECT_FALSE(cursor->WaitForMore([] {}));
-  EXPECT_FALSE(host_.armed("job-1"));
+  EXPECT_FALSE(host_.job("job-1").armed);
   EXPECT_TRUE(DrainNow(*cursor).at_end);
 }
 
@@ -405,7 +405,7 @@ TEST_F(OutputCursorTest, WatchErrorEndsTheStreamWithItInsteadOfHanging) {
 TEST_F(OutputCursorTest, SizeErrorWhileWaitingEndsTheStreamWithIt) {
   auto cursor = Open();
   ASSERT_FALSE(DrainNow(*cursor).at_end);
-  host_.set_size_error(absl::InternalError("fstat: EIO"));
+  host_.set_window_error(absl::InternalError("fstat: EIO"));
   EXPECT_FALSE(cursor->WaitForMore([] {}));
   EXPECT_EQ(job_->PendingWaits(), 0u);
   auto next = cursor->Next();
@@ -445,7 +445,7 @@ TEST_F(OutputCursorTest, SnapshotOfARunningJobWithoutOutputEndsAtOnce) {
 }
 
 TEST_F(OutputCursorTest, SnapshotSizeErrorFailsOpen) {
-  host_.set_size_error(absl::InternalError("fstat failed"));
+  host_.set_window_error(absl::InternalError("fstat failed"));
   auto cursor = OutputCursor::Open(job_, &host_, /*follow=*/false, kBig);
   EXPECT_EQ(cursor.status().code(), absl::StatusCode::kInternal);
 }
@@ -531,4 +531,4 @@ TEST_F(OutputCursorTest, ReadersAreIndependent) {
 }
 
 }  // namespace
-}  // namespace cmdctl::testing
+}  // namespace cmdctl::test

@@ -1,4 +1,4 @@
-// gMock mock of the OS seam, for interaction tests ("Stop sends TERM once").
+// gMock mocks of the OS seam, for interaction tests ("Stop sends TERM once").
 #ifndef CMDCTL_TESTS_FAKES_MOCK_PROCESS_HOST_H_
 #define CMDCTL_TESTS_FAKES_MOCK_PROCESS_HOST_H_
 
@@ -9,7 +9,7 @@
 #include "domain/process_host.h"
 #include "gmock/gmock.h"
 
-namespace cmdctl::testing {
+namespace cmdctl::test {
 
 class MockProcessHost : public ProcessHost {
  public:
@@ -19,20 +19,24 @@ class MockProcessHost : public ProcessHost {
               (override));
   MOCK_METHOD(absl::Status, Terminate, (const std::string& job_id), (override));
   MOCK_METHOD(absl::Status, Kill, (const std::string& job_id), (override));
-  MOCK_METHOD(absl::StatusOr<std::string>, ReadOutput,
-              (const std::string& job_id, OutputStream stream, int64_t offset,
-               size_t max_bytes),
-              (override));
-  MOCK_METHOD(absl::StatusOr<int64_t>, OutputSize,
-              (const std::string& job_id, OutputStream stream), (override));
-  MOCK_METHOD(absl::Status, WatchOutput, (const std::string& job_id),
-              (override));
+  MOCK_METHOD(absl::StatusOr<std::unique_ptr<OutputReader>>, OpenOutput,
+              (const std::string& job_id), (override));
   MOCK_METHOD(absl::Time, Now, (), (override));
   MOCK_METHOD(TimerId, RunAfter,
               (absl::Duration delay, std::function<void()> fn), (override));
   MOCK_METHOD(void, CancelTimer, (TimerId id), (override));
 };
 
-}  // namespace cmdctl::testing
+class MockOutputReader : public OutputReader {
+ public:
+  MOCK_METHOD(absl::StatusOr<StreamWindow>, Window, (OutputStream stream),
+              (override));
+  MOCK_METHOD(absl::StatusOr<ReadResult>, Read,
+              (OutputStream stream, int64_t offset, absl::Span<char> buffer),
+              (override));
+  MOCK_METHOD(absl::Status, Watch, (), (override));
+};
+
+}  // namespace cmdctl::test
 
 #endif  // CMDCTL_TESTS_FAKES_MOCK_PROCESS_HOST_H_

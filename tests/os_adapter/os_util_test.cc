@@ -84,27 +84,10 @@ TEST(CgroupDirectoryTest, StripsTheMountRoot) {
   EXPECT_FALSE(CgroupDirectory(sub, "/other").has_value());
 }
 
-TEST(ErrnoToStatusTest, MapsCommonErrors) {
-  EXPECT_EQ(ErrnoToStatus(ENOENT, "x").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ErrnoToStatus(EACCES, "x").code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(ErrnoToStatus(EMFILE, "x").code(),
-            absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(ErrnoToStatus(EIO, "x").code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(ErrnoToStatus(ENOENT, "opening f").message(),
-              HasSubstr("opening f: No such file or directory"));
-}
-
-TEST(HostErrnoStatusTest, HostFailuresAreInternalUnlessResources) {
-  // A cgroup directory that vanished is no "program not found".
-  EXPECT_EQ(HostErrnoStatus(ENOENT, "x").code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(HostErrnoStatus(EACCES, "x").code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(HostErrnoStatus(EMFILE, "x").code(),
-            absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(HostErrnoStatus(EAGAIN, "x").code(),
-            absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(HostErrnoStatus(ENOENT, "opening f").message(),
-              HasSubstr("opening f: No such file or directory"));
+TEST(LaunchFailureToStatusTest, RequestRefusedAtTheBoundaryIsInvalidArgument) {
+  EXPECT_EQ(
+      LaunchFailureToStatus(LaunchStage::kValidate, EINVAL, "p", "").code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST(LaunchFailureToStatusTest, MissingProgramIsNotFound) {

@@ -7,8 +7,8 @@
 namespace cmdctl {
 namespace {
 
-using ::cmdctl::testing::CertRequest;
-using ::cmdctl::testing::TestCa;
+using ::cmdctl::test::CertRequest;
+using ::cmdctl::test::TestCa;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 

@@ -28,7 +28,7 @@
 namespace cmdctl {
 namespace {
 
-using ::cmdctl::testing::FakeProcessHost;
+using ::cmdctl::test::FakeProcessHost;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -235,11 +235,11 @@ TEST_F(ProcessServiceTest, RunProcessReturnsJobIdAndRunningStatus) {
   EXPECT_EQ(status.command(), "ls");
   EXPECT_THAT(status.args(), ElementsAre("-la"));
   EXPECT_EQ(status.state(), v1::JOB_STATE_RUNNING);
-  EXPECT_EQ(status.pid(), host_.pid(response.job_id()));
+  EXPECT_EQ(status.pid(), host_.job(response.job_id()).pid);
   EXPECT_TRUE(status.has_started_at());
   EXPECT_FALSE(status.has_ended_at());
 
-  std::optional<ProcessSpec> spec = host_.spec(response.job_id());
+  std::optional<ProcessSpec> spec = host_.job(response.job_id()).spec;
   ASSERT_TRUE(spec.has_value());
   EXPECT_EQ(spec->program, "ls");
   EXPECT_EQ(spec->run_as, "alice");
@@ -272,7 +272,7 @@ TEST_F(ProcessServiceTest, BadRunRequestsAreInvalidArgumentAndStartNothing) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << "request " << i << ": " << status.error_message();
   }
-  EXPECT_TRUE(host_.start_attempts().empty());
+  EXPECT_TRUE(host_.snapshot().start_attempts.empty());
   v1::ListProcessesResponse list;
   ASSERT_TRUE(stub_->ListProcesses(Alice().get(), {}, &list).ok());
   EXPECT_EQ(list.processes_size(), 0);
@@ -284,7 +284,7 @@ TEST_F(ProcessServiceTest, RunAsOutsidePrincipalsIsPermissionDenied) {
   request.set_run_as("bob");
   grpc::Status status = Run(Alice().get(), request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_TRUE(host_.start_attempts().empty());
+  EXPECT_TRUE(host_.snapshot().start_attempts.empty());
 }
 
 TEST_F(ProcessServiceTest, CertificateWithoutPrincipalsGrantsNothing) {
@@ -292,7 +292,7 @@ TEST_F(ProcessServiceTest, CertificateWithoutPrincipalsGrantsNothing) {
   request.set_command("id");
   grpc::Status status = Run(As("carol", {}).get(), request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_TRUE(host_.start_attempts().empty());
+  EXPECT_TRUE(host_.snapshot().start_attempts.empty());
 }
 
 TEST_F(ProcessServiceTest, RootNeedsPrincipalRoot) {
@@ -333,7 +333,7 @@ TEST_F(ProcessServiceTest, HostStartErrorsKeepTheirCodeAndMessage) {
     EXPECT_EQ(status.error_code(), c.code) << c.command;
     EXPECT_THAT(status.error_message(), HasSubstr(c.message));
   }
-  EXPECT_TRUE(host_.started_job_ids().empty());
+  EXPECT_TRUE(host_.snapshot().started_job_ids.empty());
 }
 
 TEST_F(ProcessServiceTest, CallWithoutIdentityIsUnauthenticated) {
@@ -372,7 +372,7 @@ TEST_F(ProcessServiceTest, BadJobIdsAreInvalidArgument) {
 
 TEST_F(ProcessServiceTest, StatusReportsExitExactly) {
   const std::string id = RunAsAlice("sh", {"-c", "exit 3"});
-  host_.AdvanceTime(absl::Milliseconds(1500));
+  host_.clock().AdvanceTime(absl::Milliseconds(1500));
   ASSERT_TRUE(host_.Exit(id, ExitInfo::Exited(3)));
   v1::ProcessStatusResponse response;
   ASSERT_TRUE(GetStatus(Alice().get(), id, &response).ok());
@@ -409,7 +409,7 @@ TEST_F(ProcessServiceTest, AnotherIdentitysJobIsNotFoundLikeAnUnknownId) {
   grpc::Status stop_status = stub_->StopProcess(Bob().get(), stop, &stopped);
   EXPECT_EQ(stop_status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(stop_status.error_message(), bob_sees.error_message());
-  EXPECT_EQ(host_.terminate_count(alices), 0);
+  EXPECT_EQ(host_.job(alices).terminate_count, 0);
 
   v1::ListProcessesResponse list;
   ASSERT_TRUE(stub_->ListProcesses(Bob().get(), {}, &list).ok());
@@ -454,12 +454,12 @@ TEST_F(ProcessServiceTest, StopReturnsOnlyOnceTheJobHasEnded) {
                               });
   ASSERT_TRUE(host_.WaitForTerminate());
   // TERM is ignored: nothing ends before the grace runs out.
-  host_.AdvanceTime(absl::Milliseconds(4999));
-  EXPECT_EQ(host_.kill_count(id), 0);
+  host_.clock().AdvanceTime(absl::Milliseconds(4999));
+  EXPECT_EQ(host_.job(id).kill_count, 0);
   EXPECT_FALSE(done.HasBeenNotified());
-  host_.AdvanceTime(absl::Milliseconds(1));  // KILL
-  EXPECT_EQ(host_.kill_count(id), 1);
-  host_.RunReady();  // the queued exit
+  host_.clock().AdvanceTime(absl::Milliseconds(1));  // KILL
+  EXPECT_EQ(host_.job(id).kill_count, 1);
+  host_.clock().RunReady();  // the queued exit
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(kBound));
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.status().state(), v1::JOB_STATE_STOPPED);
@@ -482,11 +482,11 @@ TEST_F(ProcessServiceTest, StopUsesTheRequestedGrace) {
                                 done.Notify();
                               });
   ASSERT_TRUE(host_.WaitForTerminate());
-  host_.AdvanceTime(absl::Milliseconds(250));
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Milliseconds(250));
+  host_.clock().RunReady();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(kBound));
   EXPECT_TRUE(status.ok());
-  EXPECT_EQ(host_.kill_count(id), 1);
+  EXPECT_EQ(host_.job(id).kill_count, 1);
   EXPECT_EQ(response.status().state(), v1::JOB_STATE_STOPPED);
 }
 
@@ -508,8 +508,8 @@ TEST_F(ProcessServiceTest, AbortedStopAnswersUnavailableAndIgnoresTheLateEnd) {
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(kBound));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   // The job ends later: its answer has nowhere to go and is dropped.
-  host_.AdvanceTime(absl::Seconds(5));
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(5));
+  host_.clock().RunReady();
   absl::StatusOr<JobStatus> job = jobs_->GetStatus("alice", id);
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->state, JobState::kStopped);
@@ -535,8 +535,8 @@ TEST_F(ProcessServiceTest, CancelledStopStillFinishesWhenTheJobEnds) {
   // The stop goes on without its caller; the server side finishes the call
   // when the job ends (else the server could not shut down, and ASan would
   // report the reactor).
-  host_.AdvanceTime(absl::Seconds(5));
-  host_.RunReady();
+  host_.clock().AdvanceTime(absl::Seconds(5));
+  host_.clock().RunReady();
   absl::StatusOr<JobStatus> job = jobs_->GetStatus("alice", id);
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->state, JobState::kStopped);
@@ -550,7 +550,7 @@ TEST_F(ProcessServiceTest, StopOfEndedJobReturnsFinalStatusAtOnce) {
   v1::StopProcessResponse response;
   ASSERT_TRUE(stub_->StopProcess(Alice().get(), request, &response).ok());
   EXPECT_EQ(response.status().state(), v1::JOB_STATE_EXITED);
-  EXPECT_EQ(host_.terminate_count(id), 0);
+  EXPECT_EQ(host_.job(id).terminate_count, 0);
 }
 
 TEST_F(ProcessServiceTest, NegativeOrMalformedGraceIsInvalidArgument) {
@@ -569,7 +569,7 @@ TEST_F(ProcessServiceTest, NegativeOrMalformedGraceIsInvalidArgument) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << grace.DebugString();
   }
-  EXPECT_EQ(host_.terminate_count(id), 0);
+  EXPECT_EQ(host_.job(id).terminate_count, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -691,7 +691,7 @@ TEST_F(ProcessServiceTest, ClientCancelFinishesTheStreamAndLeavesTheJob) {
   v1::ProcessStatusResponse status;
   ASSERT_TRUE(GetStatus(Alice().get(), id, &status).ok());
   EXPECT_EQ(status.status().state(), v1::JOB_STATE_RUNNING);
-  EXPECT_EQ(host_.terminate_count(id), 0);
+  EXPECT_EQ(host_.job(id).terminate_count, 0);
 }
 
 TEST_F(ProcessServiceTest, ManyCancelledFollowersAllFinish) {
@@ -776,7 +776,7 @@ TEST_F(ProcessServiceTest, ShutdownEndsOpenStreamsAndStopsRunningJobs) {
   // ... and the whole shutdown stops the running job.
   host_.set_on_terminate(FakeProcessHost::SignalResponse::kExitInline);
   server_->Shutdown(absl::Seconds(5));
-  EXPECT_EQ(host_.terminate_count(id), 1);
+  EXPECT_EQ(host_.job(id).terminate_count, 1);
   absl::StatusOr<JobStatus> job = jobs_->GetStatus("alice", id);
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->state, JobState::kStopped);
@@ -789,7 +789,7 @@ TEST_F(ProcessServiceTest, CallsAfterShutdownBeganAreUnavailable) {
   grpc::Status status = Run(Alice().get(), request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(status.error_message(), "server shutting down");
-  EXPECT_TRUE(host_.start_attempts().empty());
+  EXPECT_TRUE(host_.snapshot().start_attempts.empty());
   Output output = ReadAll(Alice().get(), NextJobId(), false);
   EXPECT_EQ(output.status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }

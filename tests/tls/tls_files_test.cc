@@ -7,8 +7,8 @@
 namespace cmdctl {
 namespace {
 
-using ::cmdctl::testing::TempDir;
-using ::cmdctl::testing::TestCa;
+using ::cmdctl::test::TempDir;
+using ::cmdctl::test::TestCa;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 

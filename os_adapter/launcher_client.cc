@@ -1,0 +1,229 @@
+#include "os_adapter/launcher_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
+#include "os_adapter/fd_passing.h"
+#include "os_adapter/os_util.h"
+#include "os_adapter/syscalls.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace cmdctl {
+namespace {
+
+// Start waits this long for the launcher to report (exec of a binary on a
+// hung network file system, say) before it kills the launcher.
+constexpr int kLauncherTimeoutSeconds = 30;
+
+absl::Status Machinery(int err, absl::string_view what) {
+  return ErrnoStatus(err, what, ErrnoCause::kMachinery);
+}
+
+// posix_spawn's file actions and attributes, built and checked.
+class SpawnSetup {
+ public:
+  SpawnSetup() {
+    posix_spawn_file_actions_init(&actions_);
+    posix_spawnattr_init(&attr_);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions_);
+    posix_spawnattr_destroy(&attr_);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  // 0-2 on /dev/null, `socket` as kLauncherSocketFd, every other fd closed;
+  // a new session, an empty signal mask and default dispositions.
+  absl::Status Prepare(int socket) {
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    int rc = 0;
+    for (int fd = 0; fd <= 2 && rc == 0; ++fd) {
+      rc = posix_spawn_file_actions_addopen(&actions_, fd, "/dev/null",
+                                            fd == 0 ? O_RDONLY : O_WRONLY, 0);
+    }
+    if (rc == 0) {
+      rc = posix_spawn_file_actions_adddup2(&actions_, socket,
+                                            kLauncherSocketFd);
+    }
+    if (rc == 0) {
+      rc = posix_spawn_file_actions_addclosefrom_np(&actions_,
+                                                    kLauncherSocketFd + 1);
+    }
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &all);
+    if (rc == 0) {
+      rc = posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSID |
+                                                POSIX_SPAWN_SETSIGMASK |
+                                                POSIX_SPAWN_SETSIGDEF);
+    }
+    return rc == 0 ? absl::OkStatus() : Machinery(rc, "posix_spawn setup");
+  }
+
+  const posix_spawn_file_actions_t* actions() const { return &actions_; }
+  const posix_spawnattr_t* attr() const { return &attr_; }
+
+ private:
+  posix_spawn_file_actions_t actions_;
+  posix_spawnattr_t attr_;
+};
+
+// Sends the request (length-prefixed) with `fds` attached to its first byte.
+bool SendRequest(int sock, const std::string& body,
+                 const std::vector<int>& fds) {
+  const uint32_t len = static_cast<uint32_t>(body.size());
+  struct iovec iov[2] = {{const_cast<uint32_t*>(&len), sizeof(len)},
+                         {const_cast<char*>(body.data()), body.size()}};
+  const ssize_t n = SendWithFds(sock, iov, 2, fds.data(), fds.size());
+  if (n < 0) return false;
+  // The rest (a large request), without the fds.
+  size_t sent = static_cast<size_t>(n);
+  const size_t total = sizeof(len) + body.size();
+  if (sent < sizeof(len)) {
+    errno = EPROTO;
+    return false;
+  }
+  while (sent < total) {
+    const size_t off = sent - sizeof(len);
+    const ssize_t w =
+        send(sock, body.data() + off, body.size() - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return false;
+    sent += static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// One reply from the launcher. nullopt with errno 0 on EOF.
+std::optional<LaunchReply> ReceiveReply(int sock, std::vector<UniqueFd>& fds) {
+  LaunchReply reply;
+  bool truncated = false;
+  std::vector<int> raw;
+  const ssize_t n =
+      ReceiveWithFds(sock, &reply, sizeof(reply), &raw, &truncated);
+  const int err = errno;
+  for (int fd : raw) fds.emplace_back(fd);
+  if (n == 0) {
+    errno = 0;
+    return std::nullopt;
+  }
+  if (n != sizeof(reply)) {
+    errno = n > 0 ? EPROTO : err;
+    return std::nullopt;
+  }
+  return reply;
+}
+
+// The launcher is our child: kill it if it still runs, then reap it (or
+// learn that the reaper did: ECHILD).
+void KillAndReap(int pidfd) {
+  PidfdSendSignal(pidfd, SIGKILL);
+  siginfo_t si;
+  while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED) < 0 &&
+         errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
+                                        const LaunchContext& context) {
+  const std::string body = EncodeLaunchRequest(request);
+  if (body.size() > kMaxLaunchRequestBytes) {
+    return absl::InvalidArgumentError("arguments and environment too large");
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Machinery(errno, "socketpair");
+  }
+  UniqueFd sock(sv[0]);
+  UniqueFd child_end(sv[1]);
+  SpawnSetup setup;
+  if (absl::Status s = setup.Prepare(child_end.get()); !s.ok()) return s;
+
+  LaunchedJob job;
+  {
+    std::string arg0 = "cmdctl-launcher";
+    std::string arg1 = request.job_id;
+    char* argv[] = {arg0.data(), arg1.data(), nullptr};
+    char* envp[] = {nullptr};
+    ChildReaper::SpawnGuard guard(context.reaper);
+    const int rc = posix_spawn(&job.pid, context.launcher_path.c_str(),
+                               setup.actions(), setup.attr(), argv, envp);
+    if (rc != 0) return Machinery(rc, "spawning the launcher");
+    if (context.reaper != nullptr) context.reaper->Expect(job.pid);
+  }
+  child_end.reset();
+  absl::Cleanup forget = [&] {
+    if (context.reaper != nullptr) context.reaper->Forget(job.pid);
+  };
+  // The launcher is our unreaped child: its pid cannot be reused yet.
+  job.pidfd.reset(PidfdOpen(job.pid));
+  if (!job.pidfd) {
+    const int err = errno;
+    kill(job.pid, SIGKILL);  // still our child: the pid is its own
+    return Machinery(err, "pidfd_open");
+  }
+  absl::Cleanup reap = [&] { KillAndReap(job.pidfd.get()); };
+
+  struct timeval tv = {kLauncherTimeoutSeconds, 0};
+  if (setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return Machinery(errno, "setsockopt(SO_RCVTIMEO)");
+  }
+  if (!SendRequest(sock.get(), body, context.attach_fds)) {
+    return Machinery(errno, "sending the launch request");
+  }
+
+  auto failure = [&](const std::optional<LaunchReply>& reply,
+                     const char* when) -> absl::Status {
+    if (reply && reply->kind == LaunchReply::kFailed) {
+      return LaunchFailureToStatus(static_cast<LaunchStage>(reply->stage),
+                                   reply->error, request.program,
+                                   request.working_dir);
+    }
+    if (!reply && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the launcher did not report within ",
+                       kLauncherTimeoutSeconds, "s ", when));
+    }
+    if (!reply && errno != 0 && IsResourceErrno(errno)) {
+      return Machinery(errno,
+                       absl::StrCat("receiving from the launcher ", when));
+    }
+    return absl::InternalError(
+        absl::StrCat("the launcher ended ", when, " without a report"));
+  };
+  std::vector<UniqueFd> output;
+  std::optional<LaunchReply> reply = ReceiveReply(sock.get(), output);
+  if (!reply || reply->kind != LaunchReply::kOutputReady ||
+      output.size() != 2) {
+    return failure(reply, "before creating the output");
+  }
+  std::vector<UniqueFd> unexpected;
+  reply = ReceiveReply(sock.get(), unexpected);
+  if (reply || errno != 0) return failure(reply, "before executing");
+
+  std::move(reap).Cancel();
+  std::move(forget).Cancel();
+  job.stdout_fd = std::move(output[0]);
+  job.stderr_fd = std::move(output[1]);
+  return job;
+}
+
+}  // namespace cmdctl

@@ -1,0 +1,46 @@
+// The host's side of cmdctl-launcher (launcher_main.cc): spawns it with
+// posix_spawn, sends the LaunchRequest (launch_protocol.h) with its fds,
+// and waits for the reports until the program has been executed.
+#ifndef CMDCTL_OS_ADAPTER_LAUNCHER_CLIENT_H_
+#define CMDCTL_OS_ADAPTER_LAUNCHER_CLIENT_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "os_adapter/child_reaper.h"
+#include "os_adapter/launch_protocol.h"
+
+namespace cmdctl {
+
+// A job whose program runs: its main process (our child, not yet reaped),
+// and read fds of its stdout and stderr files.
+struct LaunchedJob {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  UniqueFd stdout_fd;
+  UniqueFd stderr_fd;
+};
+
+// What the launch needs besides the request.
+struct LaunchContext {
+  std::string launcher_path;    // absolute
+  ChildReaper* reaper;          // null: the pidfd alone reaps
+  std::vector<int> attach_fds;  // sent with the request (as its flags say)
+};
+
+// Spawns the launcher in a new session (empty signal mask, default
+// dispositions, fds 0-2 on /dev/null, the control socket as fd 3, nothing
+// else), sends `request` and waits for the program's exec (at most
+// kLauncherTimeout). On failure the launcher is killed and reaped and the
+// error says what failed (ProcessHost::Start's codes, from
+// LaunchFailureToStatus); the launcher has removed the files it made.
+absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
+                                        const LaunchContext& context);
+
+}  // namespace cmdctl
+
+#endif  // CMDCTL_OS_ADAPTER_LAUNCHER_CLIENT_H_
