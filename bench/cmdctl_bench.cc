@@ -28,9 +28,7 @@
 #include "bench/report.h"
 #include "bench/ssh_peer.h"
 #include "gflags/gflags.h"
-#ifdef CMDCTL_BENCH_HAVE_TLS
 #include "tls/tls_policy.h"
-#endif
 
 DEFINE_string(server, "", "cmdctld address (host:port); empty: peers only");
 DEFINE_string(ca, "", "CA certificate (PEM)");
@@ -713,13 +711,11 @@ void Bench::ScaleFollowers() {
 
 int Main() {
   signal(SIGPIPE, SIG_IGN);
-#ifdef CMDCTL_BENCH_HAVE_TLS
   // The same client-side policy as cmdctl: TLS 1.3 only.
   if (absl::Status tls = EnforceTls13Policy(); !tls.ok()) {
     std::cerr << "cmdctl_bench: TLS policy: " << tls << std::endl;
     return 1;
   }
-#endif
   Report report;
   Sizes sizes = ChooseSizes();
   report.SetInfo("when", absl::FormatTime(absl::RFC3339_sec, absl::Now(),

@@ -6,7 +6,7 @@ pkgs=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgflags-dev libgoogle-glog-dev libssl-dev openssl
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  clang-format passwd procps python3
+  clang clang-format passwd procps python3 sqlite3 libsqlite3-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -213,8 +213,13 @@ class OutputReactor final
       case Action::kFinish: {
         // final_status_ is no longer written once finished_ is set.
         grpc::Status status = final_status_;
+        uint64_t bytes;
+        {
+          absl::MutexLock lock(&shared_->mu);
+          bytes = bytes_sent_;
+        }
         Audit(identity_, "GetProcessOutput", job_id_, status,
-              absl::StrCat("bytes=", bytes_sent_));
+              absl::StrCat("bytes=", bytes));
         Finish(std::move(status));
         return;
       }
@@ -229,6 +234,7 @@ class OutputReactor final
       absl::MutexLock lock(&shared->mu);
       reactor = shared->reactor;
       if (reactor == nullptr) return;  // the call is over
+      reactor->shared_->mu.AssertHeld();  // the same mutex, for the analysis
       reactor->waiting_ = false;
       action = reactor->PumpLocked();
     }

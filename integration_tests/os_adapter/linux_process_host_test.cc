@@ -808,9 +808,14 @@ TEST_F(LinuxProcessHostTest, NoWatchAndNoOnOutputWhileNobodyWaits) {
 TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
   const int before = CountInotifyWatches();
   const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
-  ProcessSpec spec =
-      Spec("sh", {"-c", absl::StrCat("while [ ! -e ", flag,
-                                     " ]; do sleep 0.05; done; echo done")});
+  const std::string flag2 = flag + "-end";
+  // The job writes once the test has armed, then keeps running until the
+  // test has seen the notification: it must come while the job runs.
+  ProcessSpec spec = Spec(
+      "sh", {"-c", absl::StrCat("while [ ! -e ", flag,
+                                " ]; do sleep 0.05; done; echo done; ",
+                                "while [ ! -e ", flag2, " ]; do sleep 0.05; ",
+                                "done")});
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
   EXPECT_EQ(CountInotifyWatches(), before);
@@ -819,9 +824,10 @@ TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
   ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
   EXPECT_EQ(CountInotifyWatches(), before + 2);  // idempotent
   { std::ofstream(flag) << ""; }
-  // The armed notification reports the write (the job is still running or
-  // has just ended: OnOutput comes first, or not at all after OnExit).
-  EXPECT_GE(observer->WaitForOutputAfter(0, kTimeout), 0);
+  // The armed notification reports the write, while the job still runs.
+  EXPECT_GE(observer->WaitForOutputAfter(0, kTimeout), 1);
+  EXPECT_FALSE(observer->ended());
+  { std::ofstream(flag2) << ""; }
   ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
   // The fired watch went with its event, the other when the job ended.
   EXPECT_EQ(CountInotifyWatches(), before);
@@ -830,6 +836,7 @@ TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
   EXPECT_EQ(CountInotifyWatches(), before);
   EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout), "done\n");
   fs::remove(flag);
+  fs::remove(flag2);
 }
 
 TEST_F(LinuxProcessHostTest, OneArmingReportsAtMostOneWritePerStream) {

@@ -4,7 +4,8 @@
 //   ASSERT_OK(host.Start(spec, observer));
 //   EXPECT_OK(store.Delete(id));
 //
-// Both take an absl::Status or an absl::StatusOr<T>.
+// Both take an absl::Status or an absl::StatusOr<T> (the status is copied:
+// `expr` may be a temporary).
 #ifndef CMDCTL_TESTS_SUPPORT_STATUS_ASSERT_H_
 #define CMDCTL_TESTS_SUPPORT_STATUS_ASSERT_H_
 
@@ -24,12 +25,12 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
 
 }  // namespace cmdctl::test
 
-#define CMDCTL_STATUS_OK_IMPL_(expr, fatal)                                \
-  do {                                                                     \
-    const ::absl::Status& cmdctl_status_ = ::cmdctl::test::StatusOf(expr); \
-    if (!cmdctl_status_.ok()) {                                            \
-      fatal << #expr << " is " << cmdctl_status_;                          \
-    }                                                                      \
+#define CMDCTL_STATUS_OK_IMPL_(expr, fatal)                               \
+  do {                                                                    \
+    const ::absl::Status cmdctl_status_ = ::cmdctl::test::StatusOf(expr); \
+    if (!cmdctl_status_.ok()) {                                           \
+      fatal << #expr << " is " << cmdctl_status_;                         \
+    }                                                                     \
   } while (false)
 
 #define ASSERT_OK(expr) CMDCTL_STATUS_OK_IMPL_(expr, GTEST_FAIL())
