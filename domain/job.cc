@@ -1,5 +1,6 @@
 #include "domain/job.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace cmdctl {
@@ -7,48 +8,79 @@ namespace cmdctl {
 Job::Job(std::string job_id, std::string owner, const ProcessSpec& spec,
          absl::Time started_at)
     : job_id_(std::move(job_id)), owner_(std::move(owner)) {
-  status_.job_id = job_id_;
-  status_.owner = owner_;
-  status_.run_as = spec.run_as;
-  status_.command = spec.program;
-  status_.args = spec.args;
-  status_.state = JobState::kRunning;
-  status_.started_at = started_at;
+  JobStatus& s = record_.status;
+  s.job_id = job_id_;
+  s.owner = owner_;
+  s.run_as = spec.run_as;
+  s.command = spec.program;
+  s.args = spec.args;
+  s.state = JobState::kRunning;
+  s.started_at = started_at;
+  s.limits = spec.limits;
 }
+
+Job::Job(const JobRecord& record)
+    : job_id_(record.status.job_id),
+      owner_(record.status.owner),
+      record_(record) {}
 
 JobStatus Job::Status() const {
   absl::MutexLock lock(&mu_);
-  return status_;
+  return record_.status;
+}
+
+JobRecord Job::Record() const {
+  absl::MutexLock lock(&mu_);
+  return record_;
 }
 
 bool Job::ended() const {
   absl::MutexLock lock(&mu_);
-  return status_.state != JobState::kRunning;
+  return record_.status.state != JobState::kRunning;
+}
+
+void Job::SetStarted(const StartedProcess& started) {
+  absl::MutexLock lock(&mu_);
+  record_.status.pid = started.pid;
+  record_.host_state = started.host_state;
 }
 
 void Job::SetPid(int pid) {
   absl::MutexLock lock(&mu_);
-  status_.pid = pid;
+  record_.status.pid = pid;
 }
 
-bool Job::RequestStop() {
+void Job::SetTimeout(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  if (status_.state != JobState::kRunning || status_.stop_requested) {
-    return false;
-  }
-  status_.stop_requested = true;
+  record_.status.timeout = timeout;
+  record_.timeout_at = timeout > absl::ZeroDuration()
+                           ? record_.status.started_at + timeout
+                           : absl::InfiniteFuture();
+}
+
+bool Job::RequestStop(bool by_timeout) {
+  absl::MutexLock lock(&mu_);
+  JobStatus& s = record_.status;
+  if (s.state != JobState::kRunning || s.stop_requested) return false;
+  s.stop_requested = true;
+  s.timed_out = by_timeout;
   return true;
+}
+
+void Job::SetKillAt(absl::Time at) {
+  absl::MutexLock lock(&mu_);
+  record_.kill_at = std::min(record_.kill_at, at);
 }
 
 void Job::WhenEnded(std::function<void(const JobStatus&)> done) {
   JobStatus final_status;
   {
     absl::MutexLock lock(&mu_);
-    if (status_.state == JobState::kRunning) {
+    if (record_.status.state == JobState::kRunning) {
       end_waiters_.push_back(std::move(done));
       return;
     }
-    final_status = status_;
+    final_status = record_.status;
   }
   done(final_status);
 }
@@ -60,7 +92,7 @@ uint64_t Job::version() const {
 
 std::pair<uint64_t, bool> Job::VersionAndEnded() const {
   absl::MutexLock lock(&mu_);
-  return {version_, status_.state != JobState::kRunning};
+  return {version_, record_.status.state != JobState::kRunning};
 }
 
 bool Job::AwaitChange(uint64_t seen_version, std::function<void()> wake,
@@ -108,21 +140,26 @@ void Job::OnEnd(const JobEnd& end) {
   JobStatus final_status;
   {
     absl::MutexLock lock(&mu_);
-    if (status_.state != JobState::kRunning) return;  // final states stay
+    JobStatus& s = record_.status;
+    if (s.state != JobState::kRunning) return;  // final states stay
     if (end.lost) {
-      status_.state = JobState::kLost;
-    } else if (status_.stop_requested) {
-      status_.state = JobState::kStopped;
+      s.state = JobState::kLost;
+    } else if (s.stop_requested) {
+      s.state = JobState::kStopped;
     } else {
-      status_.state = exit.signaled ? JobState::kSignaled : JobState::kExited;
+      s.state = exit.signaled ? JobState::kSignaled : JobState::kExited;
     }
-    status_.exit_code = end.lost || exit.signaled ? 0 : exit.exit_code;
-    status_.signal = !end.lost && exit.signaled ? exit.signal : 0;
-    status_.ended_at = end.at;
+    s.exit_code = end.lost || exit.signaled ? 0 : exit.exit_code;
+    s.signal = !end.lost && exit.signaled ? exit.signal : 0;
+    s.ended_at = end.at;
+    s.usage = end.usage;
+    s.oom_killed = !end.lost && end.oom_killed;
+    s.output = end.output;  // for a lost end: what the host could still see
+    record_.kill_at = absl::InfiniteFuture();
     ++version_;
     wakes = TakeWakesLocked();
     end_waiters.swap(end_waiters_);
-    final_status = status_;
+    final_status = s;
   }
   for (auto& wake : wakes) wake();
   for (auto& done : end_waiters) done(final_status);

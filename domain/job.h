@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "domain/job_store.h"
 #include "domain/process_host.h"
 #include "domain/types.h"
 
@@ -24,14 +25,22 @@ namespace cmdctl {
 //   RUNNING --OnEnd after RequestStop-----------> STOPPED  (as it ended)
 //   RUNNING --OnEnd, end lost--------------------> LOST     (codes 0)
 //
-// The ended states are final: a second OnEnd is ignored, RequestStop on an
-// ended job changes nothing. All waiters see one and the same final status.
+// A stop is requested by StopProcess or by the job's timeout (then
+// timed_out). The OOM kill is a fact of the end (oom_killed), never guessed
+// from the exit. The ended states are final: a second OnEnd is ignored,
+// RequestStop on an ended job changes nothing. All waiters see one and the
+// same final status.
+//
+// The job keeps its whole record (JobRecord): the status, the host's state
+// and the deadlines that must survive a restart (timeout, pending KILL).
 class Job final : public ProcessObserver {
  public:
   using WaitId = uint64_t;
 
   Job(std::string job_id, std::string owner, const ProcessSpec& spec,
       absl::Time started_at);
+  // A job taken up from its record (after a restart).
+  explicit Job(const JobRecord& record);
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
 
@@ -42,13 +51,23 @@ class Job final : public ProcessObserver {
   JobStatus Status() const ABSL_LOCKS_EXCLUDED(mu_);
   bool ended() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Records the pid once the host has started the process.
-  void SetPid(int pid) ABSL_LOCKS_EXCLUDED(mu_);
+  // A consistent copy of the whole record.
+  JobRecord Record() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Marks the job as stop-requested. Returns true only for the first request
-  // on a running job (the caller then sends TERM); false when the job has
-  // ended or a stop was already requested.
-  bool RequestStop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Records what the host said once it has started the process.
+  void SetStarted(const StartedProcess& started) ABSL_LOCKS_EXCLUDED(mu_);
+  void SetPid(int pid) ABSL_LOCKS_EXCLUDED(mu_);
+  // The job's timeout: it is stopped at started_at + timeout.
+  void SetTimeout(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Marks the job as stop-requested (by its timeout: also timed_out).
+  // Returns true only for the first request on a running job (the caller
+  // then sends TERM); false when the job has ended or a stop was already
+  // requested.
+  bool RequestStop(bool by_timeout = false) ABSL_LOCKS_EXCLUDED(mu_);
+  // Notes when a stop under way KILLs the tree (kept in the record, so that
+  // a restarted server keeps the appointment). Keeps the earlier of two.
+  void SetKillAt(absl::Time at) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Calls `done` with the final status once the job has ended: at once, on
   // this thread, when it already has; otherwise on the thread that delivers
@@ -87,7 +106,7 @@ class Job final : public ProcessObserver {
   const std::string owner_;
 
   mutable absl::Mutex mu_;
-  JobStatus status_ ABSL_GUARDED_BY(mu_);
+  JobRecord record_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   WaitId next_wait_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<WaitId, std::function<void()>> wakes_

@@ -2,22 +2,56 @@
 
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 
 namespace cmdctl {
+namespace {
 
-JobManager::JobManager(ProcessHost* host,
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+// One message for an id that never existed and another owner's job.
+absl::Status NotFound(const std::string& job_id) {
+  return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+}
+
+}  // namespace
+
+JobManager::JobManager(ProcessHost* host, JobStore* store,
                        std::function<std::string()> new_job_id,
                        JobManagerOptions options)
-    : host_(host), new_job_id_(std::move(new_job_id)), options_(options) {}
+    : host_(host),
+      store_(store),
+      new_job_id_(std::move(new_job_id)),
+      options_(options),
+      lifeline_(std::make_shared<Lifeline>()) {
+  absl::MutexLock lock(&lifeline_->mu);
+  lifeline_->manager = this;
+}
+
+JobManager::~JobManager() {
+  absl::MutexLock lock(&lifeline_->mu);  // waits for callbacks under way
+  lifeline_->manager = nullptr;
+}
+
+void JobManager::WithManager(const std::shared_ptr<Lifeline>& lifeline,
+                             const std::function<void(JobManager&)>& fn) {
+  absl::ReaderMutexLock lock(&lifeline->mu);
+  if (lifeline->manager != nullptr) fn(*lifeline->manager);
+}
 
 absl::StatusOr<JobStatus> JobManager::Run(const Caller& caller,
                                           const RunRequest& req) {
   if (absl::Status valid = ValidateRunRequest(req); !valid.ok()) return valid;
   absl::StatusOr<std::string> run_as = ResolveRunAs(caller, req.run_as);
   if (!run_as.ok()) return run_as.status();
+  absl::StatusOr<ResourceLimits> limits =
+      ResolveLimits(req.limits, options_.limit_defaults);
+  if (!limits.ok()) return limits.status();
+  if (absl::Status enforceable = host_->CheckLimits(*limits);
+      !enforceable.ok()) {
+    return enforceable;
+  }
 
   ProcessSpec spec;
   spec.job_id = new_job_id_();
@@ -26,115 +60,149 @@ absl::StatusOr<JobStatus> JobManager::Run(const Caller& caller,
   spec.run_as = *std::move(run_as);
   spec.working_dir = req.working_dir;
   spec.env.assign(req.env.begin(), req.env.end());
+  spec.limits = *limits;
+  spec.max_output_bytes = options_.max_output_bytes;
 
-  if (absl::Status claimed = registry_.Reserve(spec.job_id); !claimed.ok()) {
+  if (absl::Status claimed = registry_.Reserve(
+          spec.job_id, caller.identity, options_.max_jobs_per_identity);
+      !claimed.ok()) {
+    if (claimed.code() == absl::StatusCode::kResourceExhausted) return claimed;
     return absl::InternalError(
         absl::StrCat("could not allocate a job id: ", claimed.message()));
   }
   auto job =
       std::make_shared<Job>(spec.job_id, caller.identity, spec, host_->Now());
+  job->SetTimeout(req.timeout);
   absl::StatusOr<StartedProcess> started = host_->Start(spec, job);
   if (!started.ok()) {
     registry_.Unreserve(spec.job_id);
     return started.status();
   }
-  job->SetPid(started->pid);
+  job->SetStarted(*started);
+  // Committed before RunProcess returns (SPEC §9). A job that cannot be
+  // recorded must not run: nobody could ever see or stop it.
+  if (absl::Status recorded = store_->Insert(job->Record()); !recorded.ok()) {
+    (void)host_->Discard(spec.job_id);
+    registry_.Unreserve(spec.job_id);
+    return absl::Status(recorded.code(),
+                        absl::StrCat("cannot record the job (it was not "
+                                     "started): ",
+                                     recorded.message()));
+  }
   (void)registry_.Add(job);  // cannot fail: the id was claimed above
+  Follow(job);
   return job->Status();
+}
+
+JobStatus JobManager::LiveStatus(const Job& job) {
+  JobStatus status = job.Status();
+  if (status.state != JobState::kRunning) return status;
+  absl::StatusOr<LiveStats> stats = host_->Stats(job.id());
+  if (!stats.ok()) return job.Status();  // it may have just ended
+  status.usage = stats->usage;
+  status.output = stats->output;
+  return status;
+}
+
+absl::StatusOr<JobRecord> JobManager::EndedRecord(const std::string& owner,
+                                                  const std::string& job_id) {
+  absl::StatusOr<JobRecord> record = store_->Get(job_id);
+  if (!record.ok()) {
+    if (record.status().code() == absl::StatusCode::kNotFound) {
+      return NotFound(job_id);
+    }
+    return record.status();
+  }
+  if (record->status.owner != owner) return NotFound(job_id);
+  return record;
 }
 
 absl::StatusOr<JobStatus> JobManager::GetStatus(const std::string& owner,
                                                 const std::string& job_id) {
   absl::StatusOr<std::shared_ptr<Job>> job = registry_.Find(owner, job_id);
-  if (!job.ok()) return job.status();
-  return (*job)->Status();
+  if (job.ok()) return LiveStatus(**job);
+  absl::StatusOr<JobRecord> record = EndedRecord(owner, job_id);
+  if (!record.ok()) return record.status();
+  return record->status;
 }
 
-std::vector<JobStatus> JobManager::List(const std::string& owner) {
-  std::vector<JobStatus> out;
-  for (const auto& job : registry_.ListByOwner(owner)) {
-    out.push_back(job->Status());
+absl::StatusOr<StatusPage> JobManager::List(JobQuery query) {
+  if (query.page_size < 0 || query.page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size must be within 0..", kMaxPageSize, ", got ",
+                     query.page_size));
+  }
+  if (query.page_size == 0) query.page_size = kDefaultPageSize;
+  absl::StatusOr<JobPage> page = store_->List(query);
+  if (!page.ok()) return page.status();
+  StatusPage out;
+  out.next_page_token = std::move(page->next_page_token);
+  out.jobs.reserve(page->records.size());
+  for (JobRecord& record : page->records) {
+    std::shared_ptr<Job> job = registry_.FindAny(record.status.job_id);
+    out.jobs.push_back(job != nullptr ? LiveStatus(*job)
+                                      : std::move(record.status));
   }
   return out;
 }
 
-void JobManager::Stop(const std::string& owner, const std::string& job_id,
-                      std::optional<absl::Duration> grace,
-                      std::function<void(absl::StatusOr<JobStatus>)> done) {
-  const absl::Duration g = grace.value_or(options_.default_stop.grace);
-  if (g < absl::ZeroDuration()) {
-    done(absl::InvalidArgumentError("grace period must not be negative"));
-    return;
-  }
-  absl::StatusOr<std::shared_ptr<Job>> job = registry_.Find(owner, job_id);
-  if (!job.ok()) {
-    done(job.status());
-    return;
-  }
-  BeginStop(*job, g);
-  (*job)->WhenEnded([done = std::move(done)](const JobStatus& final_status) {
-    done(final_status);
-  });
-}
-
-void JobManager::BeginStop(const std::shared_ptr<Job>& job,
-                           absl::Duration grace) {
-  if (job->RequestStop()) {
-    if (!host_->Terminate(job->id()).ok()) {
-      // TERM could not be delivered: do not wait out the grace period.
-      grace = absl::ZeroDuration();
-    }
-  }
-  if (job->ended()) return;
-  std::weak_ptr<Job> weak = job;
-  ProcessHost* host = host_;
-  const TimerId timer = host_->RunAfter(grace, [weak, host] {
-    if (std::shared_ptr<Job> j = weak.lock(); j && !j->ended()) {
-      (void)host->Kill(j->id());
-    }
-  });
-  job->WhenEnded([host, timer](const JobStatus&) { host->CancelTimer(timer); });
-}
-
 absl::StatusOr<std::unique_ptr<OutputCursor>> JobManager::OpenOutput(
-    const std::string& owner, const std::string& job_id, bool follow) {
-  absl::StatusOr<std::shared_ptr<Job>> job = registry_.Find(owner, job_id);
-  if (!job.ok()) return job.status();
-  return OutputCursor::Open(*std::move(job), host_, follow,
+    const std::string& owner, const std::string& job_id,
+    const OutputRequest& request) {
+  if (absl::Status valid = ValidateOutputRequest(request); !valid.ok()) {
+    return valid;
+  }
+  std::shared_ptr<Job> job;
+  if (absl::StatusOr<std::shared_ptr<Job>> running =
+          registry_.Find(owner, job_id);
+      running.ok()) {
+    job = *std::move(running);
+  } else {
+    absl::StatusOr<JobRecord> record = EndedRecord(owner, job_id);
+    if (!record.ok()) return record.status();
+    job = std::make_shared<Job>(*record);
+  }
+  OutputSource source;
+  source.job_id = job_id;
+  JobRecord record = job->Record();
+  source.host_state = record.host_state;
+  if (record.status.state != JobState::kRunning) {
+    source.ended = record.status.output;
+  }
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
+      host_->OpenOutput(source);
+  if (!reader.ok() && reader.status().code() == absl::StatusCode::kNotFound &&
+      !source.ended) {
+    // It ended between the two looks: its end is in the job now.
+    record = job->Record();
+    if (record.status.state == JobState::kRunning) return reader.status();
+    source.ended = record.status.output;
+    reader = host_->OpenOutput(source);
+  }
+  if (!reader.ok()) return reader.status();
+  return OutputCursor::Open(std::move(job), *std::move(reader), request,
                             options_.output_chunk_bytes);
 }
 
-void JobManager::StopAll(absl::Duration grace, std::function<void()> done) {
-  struct Countdown {
-    absl::Mutex mu;
-    size_t left ABSL_GUARDED_BY(mu) = 0;
-    std::function<void()> done;
-  };
-  auto countdown = std::make_shared<Countdown>();
-  countdown->done = std::move(done);
-  std::vector<std::shared_ptr<Job>> running;
-  for (auto& job : registry_.All()) {
-    if (!job->ended()) running.push_back(std::move(job));
+absl::Status JobManager::Remove(const std::string& owner,
+                                const std::string& job_id) {
+  if (registry_.Find(owner, job_id).ok()) {
+    // Running, or its end is not recorded yet (a moment, unless the store
+    // fails).
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", job_id, " is still running: stop it first, then remove it"));
   }
-  {
-    absl::MutexLock lock(&countdown->mu);
-    // One extra count, released below, so `done` cannot run before every
-    // job has been asked to stop.
-    countdown->left = running.size() + 1;
+  absl::StatusOr<JobRecord> record = EndedRecord(owner, job_id);
+  if (!record.ok()) return record.status();
+  // The files first: a record without files reads as DATA_LOSS, while files
+  // without a record would never be removed.
+  if (absl::Status removed = host_->RemoveOutput(job_id, record->host_state);
+      !removed.ok()) {
+    return removed;
   }
-  auto release = [countdown] {
-    bool last;
-    {
-      absl::MutexLock lock(&countdown->mu);
-      last = --countdown->left == 0;
-    }
-    if (last) countdown->done();
-  };
-  for (const auto& job : running) {
-    BeginStop(job, grace);
-    job->WhenEnded([release](const JobStatus&) { release(); });
-  }
-  release();
+  absl::Status deleted = store_->Delete(job_id);
+  if (deleted.code() == absl::StatusCode::kNotFound) return NotFound(job_id);
+  return deleted;
 }
 
 }  // namespace cmdctl

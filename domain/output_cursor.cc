@@ -3,42 +3,140 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace cmdctl {
 namespace {
 
 constexpr OutputStream kStreams[2] = {OutputStream::kStdout,
                                       OutputStream::kStderr};
+constexpr const char* kOffsetNames[2] = {"stdout_offset", "stderr_offset"};
+
+// How much of a stream the tail search reads at a time, backwards.
+constexpr size_t kTailBlock = 64 * 1024;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<OutputCursor>> OutputCursor::Open(
-    std::shared_ptr<Job> job, ProcessHost* host, bool follow,
-    size_t chunk_bytes) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
-      host->OpenOutput(job->id());
-  if (!reader.ok()) return reader.status();
-  int64_t limits[2] = {0, 0};
-  if (!follow) {
-    for (int s = 0; s < 2; ++s) {
-      absl::StatusOr<StreamWindow> window = (*reader)->Window(kStreams[s]);
-      if (!window.ok()) return window.status();
-      limits[s] = window->end;
+absl::Status ValidateOutputRequest(const OutputRequest& request) {
+  const int64_t offsets[2] = {request.stdout_offset, request.stderr_offset};
+  for (int s = 0; s < 2; ++s) {
+    if (offsets[s] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kOffsetNames[s], " must not be negative, got ", offsets[s]));
     }
   }
-  return std::unique_ptr<OutputCursor>(
-      new OutputCursor(std::move(job), *std::move(reader), follow,
-                       std::max<size_t>(chunk_bytes, 1), limits[0], limits[1]));
+  if (request.tail_lines < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tail_lines must not be negative, got ", request.tail_lines));
+  }
+  if (request.tail_lines > 0 && (offsets[0] != 0 || offsets[1] != 0)) {
+    return absl::InvalidArgumentError(
+        "tail_lines cannot be combined with stdout_offset or stderr_offset");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<OutputCursor>> OutputCursor::Open(
+    std::shared_ptr<Job> job, std::unique_ptr<OutputReader> reader,
+    const OutputRequest& request, size_t chunk_bytes) {
+  // Whether the job had ended before the windows are taken: then they are
+  // final, and an offset past their end can never be reached.
+  const bool ended = job->ended();
+  std::unique_ptr<OutputCursor> cursor(
+      new OutputCursor(std::move(job), std::move(reader), request.follow,
+                       std::max<size_t>(chunk_bytes, 1)));
+  for (int s = 0; s < 2; ++s) {
+    if (absl::Status placed = cursor->Position(s, request, ended);
+        !placed.ok()) {
+      return placed;
+    }
+  }
+  return cursor;
 }
 
 OutputCursor::OutputCursor(std::shared_ptr<Job> job,
                            std::unique_ptr<OutputReader> reader, bool follow,
-                           size_t chunk_bytes, int64_t stdout_limit,
-                           int64_t stderr_limit)
+                           size_t chunk_bytes)
     : job_(std::move(job)),
       reader_(std::move(reader)),
       follow_(follow),
-      chunk_bytes_(chunk_bytes),
-      limit_{stdout_limit, stderr_limit} {}
+      chunk_bytes_(chunk_bytes) {}
+
+absl::Status OutputCursor::Position(int s, const OutputRequest& request,
+                                    bool ended) {
+  absl::StatusOr<StreamWindow> window = reader_->Window(kStreams[s]);
+  if (!window.ok()) return window.status();
+  limit_[s] = window->end;
+  if (request.tail_lines > 0) {
+    absl::StatusOr<int64_t> start =
+        TailStart(s, *window, request.tail_lines);
+    if (!start.ok()) return start.status();
+    offset_[s] = *start;
+    return absl::OkStatus();
+  }
+  const int64_t wanted =
+      s == 0 ? request.stdout_offset : request.stderr_offset;
+  if (wanted > window->end && (ended || !follow_)) {
+    return absl::OutOfRangeError(
+        absl::StrCat(kOffsetNames[s], " ", wanted, " is past the end of the ",
+                     s == 0 ? "stdout" : "stderr", " stream (", window->end,
+                     " bytes", ended ? ", final)" : " stored now)"));
+  }
+  offset_[s] = wanted;  // before the window's start: Read starts there
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> OutputCursor::TailStart(int s, StreamWindow window,
+                                                int64_t lines) {
+  // Lines end after '\n'; a final piece without one counts as a line. So
+  // the last N lines begin after the N-th '\n' counted backwards from the
+  // end, not counting the stream's very last byte. Only the blocks that
+  // hold those lines are read.
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<std::optional<int64_t>> found =
+        TryTailStart(s, window, lines);
+    if (!found.ok() || found->has_value()) {
+      if (!found.ok()) return found.status();
+      return **found;
+    }
+    // The cap dropped bytes we were reading: search the new window. The
+    // stream grows by at least the cap between two such moves, so this
+    // ends; after a few, the first stored byte is as good an answer.
+    absl::StatusOr<StreamWindow> now = reader_->Window(kStreams[s]);
+    if (!now.ok()) return now.status();
+    if (attempt == 3) return now->start;
+    window.start = now->start;
+  }
+}
+
+absl::StatusOr<std::optional<int64_t>> OutputCursor::TryTailStart(
+    int s, const StreamWindow& window, int64_t lines) {
+  int64_t pos = window.end - 1;
+  int64_t found = 0;
+  std::string block;
+  while (pos > window.start) {
+    const int64_t from =
+        std::max(window.start, pos - static_cast<int64_t>(kTailBlock));
+    block.resize(static_cast<size_t>(pos - from));
+    for (int64_t at = from; at < pos;) {
+      const size_t done = static_cast<size_t>(at - from);
+      absl::StatusOr<ReadResult> read = reader_->Read(
+          kStreams[s], at, absl::MakeSpan(block).subspan(done));
+      if (!read.ok()) return read.status();
+      if (read->offset != at || read->size == 0) {
+        return std::optional<int64_t>();  // dropped meanwhile: start over
+      }
+      at += static_cast<int64_t>(read->size);
+    }
+    for (int64_t i = pos - 1; i >= from; --i) {
+      if (block[static_cast<size_t>(i - from)] == '\n' && ++found == lines) {
+        return std::optional<int64_t>(i + 1);
+      }
+    }
+    pos = from;
+  }
+  return std::optional<int64_t>(window.start);  // fewer lines: from the start
+}
 
 absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   if (at_end_) return std::nullopt;
@@ -55,16 +153,13 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   for (int i = 0; i < 2; ++i) {
     const int s = (next_stream_ + i) % 2;
     if (!follow_ && offset_[s] >= limit_[s]) continue;
-    absl::StatusOr<std::string> data = ReadStream(s);
-    if (!data.ok()) return data.status();
-    if (data->empty()) {
-      // A snapshot stream that shrank (the user truncated it) ends here.
-      if (!follow_) limit_[s] = offset_[s];
+    absl::StatusOr<std::optional<OutputChunk>> chunk = ReadStream(s);
+    if (!chunk.ok() || !chunk->has_value()) {
+      if (!chunk.ok()) return chunk.status();
       continue;
     }
-    offset_[s] += static_cast<int64_t>(data->size());
     next_stream_ = 1 - s;  // alternate, so neither stream starves the other
-    return OutputChunk{kStreams[s], *std::move(data)};
+    return chunk;
   }
   // Caught up. A snapshot ends; a follower ends only if the job had already
   // ended before the reads above, which then saw its final output.
@@ -76,18 +171,35 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
   return std::nullopt;
 }
 
-absl::StatusOr<std::string> OutputCursor::ReadStream(int s) {
+absl::StatusOr<std::optional<OutputChunk>> OutputCursor::ReadStream(int s) {
   // One read of up to a chunk; a snapshot never reads past its limit.
   size_t max = chunk_bytes_;
   if (!follow_) {
     max = std::min<size_t>(max, static_cast<size_t>(limit_[s] - offset_[s]));
   }
-  std::string data(max, '\0');
+  OutputChunk chunk;
+  chunk.stream = kStreams[s];
+  chunk.data.resize(max);
   absl::StatusOr<ReadResult> read =
-      reader_->Read(kStreams[s], offset_[s], absl::MakeSpan(data));
+      reader_->Read(kStreams[s], offset_[s], absl::MakeSpan(chunk.data));
   if (!read.ok()) return read.status();
-  data.resize(read->size);
-  return data;
+  size_t size = read->size;
+  if (!follow_) {
+    // The window's start may have jumped past the snapshot's end.
+    size = read->offset >= limit_[s]
+               ? 0
+               : std::min<size_t>(size,
+                                  static_cast<size_t>(limit_[s] - read->offset));
+  }
+  if (size == 0) {
+    // A snapshot stream that has nothing more up to its limit ends here.
+    if (!follow_) offset_[s] = limit_[s];
+    return std::nullopt;
+  }
+  chunk.offset = read->offset;
+  chunk.data.resize(size);
+  offset_[s] = read->offset + static_cast<int64_t>(size);
+  return std::optional<OutputChunk>(std::move(chunk));
 }
 
 bool OutputCursor::WaitForMore(std::function<void()> wake) {

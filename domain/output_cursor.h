@@ -2,6 +2,12 @@
 // one reader drives one cursor (a gRPC reactor, with one write in flight).
 // Readers never affect each other or the job: each cursor has its own offsets
 // and its own OutputReader (ProcessHost::OpenOutput).
+//
+// Offsets count from each stream's first byte, for the job's whole life
+// (SPEC §6): every chunk carries the offset of its first byte, so a client
+// resumes exactly where it was. The output cap drops the oldest bytes; a
+// reader that is behind then continues at the first stored byte, and the
+// chunk's offset shows the gap.
 #ifndef CMDCTL_DOMAIN_OUTPUT_CURSOR_H_
 #define CMDCTL_DOMAIN_OUTPUT_CURSOR_H_
 
@@ -20,28 +26,46 @@
 
 namespace cmdctl {
 
+// Where a reader starts and whether it follows (SPEC §3
+// ProcessOutputRequest).
+struct OutputRequest {
+  // true: read until the job has ended and every byte was delivered.
+  // false (a snapshot): read what is stored when the cursor is opened, end.
+  bool follow = true;
+  int64_t stdout_offset = 0;
+  int64_t stderr_offset = 0;
+  // > 0: start each stream at the beginning of its last N lines instead.
+  int64_t tail_lines = 0;
+};
+
+// INVALID_ARGUMENT for a negative offset or tail_lines, or offsets together
+// with tail_lines.
+absl::Status ValidateOutputRequest(const OutputRequest& request);
+
 struct OutputChunk {
   OutputStream stream = OutputStream::kStdout;
-  std::string data;  // never empty
+  int64_t offset = 0;  // of data's first byte in its stream
+  std::string data;    // never empty
 };
 
 class OutputCursor {
  public:
-  // follow: read until the job has ended and every byte was delivered.
-  // snapshot (follow == false): read what is stored when the cursor is made
-  // (the windows' ends taken at construction) and end.
-  // Errors: those of ProcessHost::OpenOutput and OutputReader::Window.
-  // chunk_bytes: the most one chunk carries.
+  // A cursor over `reader` (the job's output, from ProcessHost::OpenOutput)
+  // at the request's offsets. OUT_OF_RANGE when an offset is past the end of
+  // a stream of a job that has ended, or past the stored end for a
+  // snapshot; a follower of a running job waits for such bytes. Errors of
+  // OutputReader::Window and Read as they are. chunk_bytes: the most one
+  // chunk carries. The request must be valid (ValidateOutputRequest).
   static absl::StatusOr<std::unique_ptr<OutputCursor>> Open(
-      std::shared_ptr<Job> job, ProcessHost* host, bool follow,
-      size_t chunk_bytes);
+      std::shared_ptr<Job> job, std::unique_ptr<OutputReader> reader,
+      const OutputRequest& request, size_t chunk_bytes);
 
   // Non-blocking. Returns:
   //  - a chunk: deliver it, then call Next again;
   //  - std::nullopt and AtEnd(): the stream is complete;
   //  - std::nullopt and !AtEnd(): caught up with a running job; call
   //    WaitForMore.
-  // The streams are read alternately, each in order from byte 0.
+  // The streams are read alternately, each in order.
   // An error from the host is returned as is (the stream should end with it).
   absl::StatusOr<std::optional<OutputChunk>> Next();
   bool AtEnd() const { return at_end_; }
@@ -62,19 +86,26 @@ class OutputCursor {
 
  private:
   OutputCursor(std::shared_ptr<Job> job, std::unique_ptr<OutputReader> reader,
-               bool follow, size_t chunk_bytes, int64_t stdout_limit,
-               int64_t stderr_limit);
+               bool follow, size_t chunk_bytes);
 
-  // Reads the next piece of stream `s`; empty: nothing new there.
-  absl::StatusOr<std::string> ReadStream(int s);
+  // Sets offset_[s] (and limit_[s]) from the request and the window.
+  absl::Status Position(int s, const OutputRequest& request, bool ended);
+  // The beginning of the last `lines` lines of stream `s`.
+  absl::StatusOr<int64_t> TailStart(int s, StreamWindow window,
+                                    int64_t lines);
+  // One search over `window`; nullopt when the cap dropped bytes it read.
+  absl::StatusOr<std::optional<int64_t>> TryTailStart(
+      int s, const StreamWindow& window, int64_t lines);
+  // Reads the next piece of stream `s`; nullopt: nothing new there.
+  absl::StatusOr<std::optional<OutputChunk>> ReadStream(int s);
 
   std::shared_ptr<Job> job_;
   std::unique_ptr<OutputReader> reader_;
   bool follow_;
   size_t chunk_bytes_;
   int64_t offset_[2] = {0, 0};
-  int64_t limit_[2];     // snapshot only: bytes to deliver per stream
-  int next_stream_ = 0;  // which stream Next tries first
+  int64_t limit_[2] = {0, 0};  // snapshot only: where each stream ends
+  int next_stream_ = 0;        // which stream Next tries first
   uint64_t seen_version_ = 0;
   std::optional<Job::WaitId> wait_id_;
   absl::Status wait_error_;  // from WaitForMore, returned by the next Next

@@ -16,8 +16,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <array>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,17 +30,28 @@
 
 namespace cmdctl {
 
-// How a job ended, as the host observed it: one report that can carry more
+// How a job ended, as the host observed it: one report that carries more
 // than the main process's exit.
 struct JobEnd {
   static JobEnd Of(const ExitInfo& exit, absl::Time at) {
-    return JobEnd{exit, false, at};
+    JobEnd end;
+    end.exit = exit;
+    end.at = at;
+    return end;
   }
-  static JobEnd Lost(absl::Time at) { return JobEnd{ExitInfo{}, true, at}; }
+  static JobEnd Lost(absl::Time at) {
+    JobEnd end;
+    end.lost = true;
+    end.at = at;
+    return end;
+  }
 
   ExitInfo exit;      // how the job's main process ended, unless `lost`
   bool lost = false;  // it ended, but the host cannot know how
   absl::Time at;      // when the end was observed
+  ResourceUsage usage;      // final (zero when lost)
+  bool oom_killed = false;  // the kernel's OOM killer killed in its tree
+  std::array<StreamTotals, 2> output;  // final, by StreamIndex
 };
 
 // What the host tells the domain about one started process. The domain's Job
@@ -60,6 +74,26 @@ class ProcessObserver {
 
 struct StartedProcess {
   int pid = 0;
+  // What the host needs to find the job again (Attach, OpenOutput,
+  // RemoveOutput), possibly in another instance of the host after a
+  // restart. Opaque to the domain, which keeps it in the job's record.
+  std::string host_state;
+};
+
+// A running job's figures now.
+struct LiveStats {
+  ResourceUsage usage;
+  std::array<StreamTotals, 2> output;  // by StreamIndex
+};
+
+// Which job's output a reader wants.
+struct OutputSource {
+  std::string job_id;
+  std::string host_state;  // StartedProcess::host_state
+  // Unset: a job this host runs now (started or attached). Set: a job that
+  // has ended, with its final totals (from its JobEnd): the host opens the
+  // stored files afresh for this reader.
+  std::optional<std::array<StreamTotals, 2>> ended;
 };
 
 // The part of one stream a reader can get now: bytes [start, end) counted
@@ -80,6 +114,10 @@ struct ReadResult {
 // One reader's handle on one job's stored output. It owns what reading needs
 // (the job's files), so reads take no host-wide lock and look nothing up.
 // Reads never move another reader's position and never slow the job.
+//
+// The stored files are the run-as user's own: if the user truncates or
+// replaces one, Window and Read of that stream fail with DATA_LOSS (never
+// another file's bytes, never a wait for bytes that will not come).
 class OutputReader {
  public:
   virtual ~OutputReader() = default;
@@ -87,14 +125,16 @@ class OutputReader {
   OutputReader(const OutputReader&) = delete;
   OutputReader& operator=(const OutputReader&) = delete;
 
-  // The stream's window now. INTERNAL or RESOURCE_EXHAUSTED for an I/O
-  // error.
+  // The stream's window now. DATA_LOSS as above; INTERNAL or
+  // RESOURCE_EXHAUSTED for an I/O error.
   virtual absl::StatusOr<StreamWindow> Window(OutputStream stream) = 0;
 
   // Copies up to buffer.size() bytes of `stream` starting at byte `offset`
-  // into `buffer`, without blocking; size 0: nothing beyond `offset` yet.
-  // INVALID_ARGUMENT for a negative offset; INTERNAL or RESOURCE_EXHAUSTED
-  // for an I/O error.
+  // (or at the window's start, when `offset` is before it) into `buffer`,
+  // without blocking; size 0: nothing beyond `offset` yet. Every byte
+  // returned was stored when it was read (a byte the cap drops during the
+  // read is not returned). INVALID_ARGUMENT for a negative offset;
+  // DATA_LOSS as above; INTERNAL or RESOURCE_EXHAUSTED for an I/O error.
   virtual absl::StatusOr<ReadResult> Read(OutputStream stream, int64_t offset,
                                           absl::Span<char> buffer) = 0;
 
@@ -106,9 +146,9 @@ class OutputReader {
   // Window (output written before the arming is seen there), then waits for
   // OnOutput. OnOutput may also come spuriously. Cheap and idempotent
   // (arming twice before the output is one arming); OK and a no-op once the
-  // job has ended (its OnEnd is always delivered, armed or not).
-  // RESOURCE_EXHAUSTED when the host is out of notification resources;
-  // INTERNAL for another failure.
+  // job has ended (its OnEnd is always delivered, armed or not) and for the
+  // reader of an ended job. RESOURCE_EXHAUSTED when the host is out of
+  // notification resources; INTERNAL for another failure.
   virtual absl::Status Watch() = 0;
 };
 
@@ -122,15 +162,18 @@ class ProcessHost {
   ProcessHost& operator=(const ProcessHost&) = delete;
 
   // Starts spec.program as spec.run_as with its output captured from the
-  // first byte, and returns once the program has been executed. The host
-  // keeps `observer` until it has called observer->OnEnd; OnEnd may be
-  // called before Start returns (a very short job).
+  // first byte (the oldest bytes of a stream dropped past
+  // spec.max_output_bytes), in a cgroup enforcing spec.limits, and returns
+  // once the program has been executed. The host keeps `observer` until it
+  // has called observer->OnEnd; OnEnd may be called before Start returns (a
+  // very short job). The job runs on if the host (or its process) goes away.
   // Fails, leaving no process, file, cgroup or record behind, with:
   //   INVALID_ARGUMENT    unknown user; arguments and environment too large;
   //   NOT_FOUND           the program does not exist (in PATH);
   //   FAILED_PRECONDITION the program cannot be executed, working_dir
   //                       cannot be entered, the user's output directory
-  //                       cannot be made (a symlink planted in its path);
+  //                       cannot be made (a symlink planted in its path), a
+  //                       limit cannot be enforced here (CheckLimits);
   //   PERMISSION_DENIED   the host cannot act as run_as (e.g. not root);
   //   ALREADY_EXISTS      spec.job_id is already a job of this host;
   //   RESOURCE_EXHAUSTED  out of processes, fds, memory or disk;
@@ -140,8 +183,37 @@ class ProcessHost {
   virtual absl::StatusOr<StartedProcess> Start(
       const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer) = 0;
 
+  // Takes up a job that an earlier instance of the host started (after a
+  // restart of the server), from the host_state its Start returned. Returns
+  // nullopt when the job still runs: the host then treats it as one it
+  // started (Terminate, Kill, Stats, OpenOutput, and observer->OnOutput and
+  // OnEnd). Returns its end when it ended meanwhile: exact when the host
+  // kept a record of that end, JobEnd::Lost otherwise (the host rebooted,
+  // the record is missing). INVALID_ARGUMENT for a host_state this host
+  // cannot read; ALREADY_EXISTS for a job it already has; RESOURCE_EXHAUSTED
+  // or INTERNAL when the kernel refuses what following the job needs.
+  virtual absl::StatusOr<std::optional<JobEnd>> Attach(
+      const std::string& job_id, const std::string& host_state,
+      std::shared_ptr<ProcessObserver> observer) = 0;
+
+  // Job ids the host holds state for (jobs that run or whose end it has not
+  // been told was recorded: see Release). After a restart the domain
+  // Discards those it has no record of (a crash between Start and the
+  // commit of the record).
+  virtual std::vector<std::string> Leftovers() = 0;
+
+  // The domain has recorded the end of `job_id`: the host drops what it kept
+  // for it (nothing of the output). A no-op for an unknown id.
+  virtual void Release(const std::string& job_id) = 0;
+
+  // A job the domain has no record of (its record could not be committed):
+  // kills its tree, removes its output and state; its observer, if any, gets
+  // no OnEnd. OK for an unknown id; RESOURCE_EXHAUSTED or INTERNAL when the
+  // tree cannot be signalled (the host retries the cleanup by itself).
+  virtual absl::Status Discard(const std::string& job_id) = 0;
+
   // Sends SIGTERM to every process of the job's tree. OK (a no-op) when the
-  // tree is already gone; NOT_FOUND for a job id the host never started;
+  // tree is already gone; NOT_FOUND for a job id the host does not run;
   // INTERNAL or RESOURCE_EXHAUSTED when the tree cannot be signalled.
   virtual absl::Status Terminate(const std::string& job_id) = 0;
 
@@ -149,10 +221,26 @@ class ProcessHost {
   // left its session or process group. Same results as Terminate.
   virtual absl::Status Kill(const std::string& job_id) = 0;
 
-  // A reader of the job's stored output. NOT_FOUND for a job id the host
-  // never started; RESOURCE_EXHAUSTED when out of fds or memory.
+  // A running job's usage and output totals now. NOT_FOUND for a job id the
+  // host does not run; INTERNAL or RESOURCE_EXHAUSTED for an I/O error.
+  virtual absl::StatusOr<LiveStats> Stats(const std::string& job_id) = 0;
+
+  // A reader of a job's stored output. NOT_FOUND for a running job the host
+  // does not run (it may have just ended: ask again with `ended`);
+  // DATA_LOSS when an ended job's files are gone or were replaced;
+  // RESOURCE_EXHAUSTED when out of fds or memory; INTERNAL otherwise.
   virtual absl::StatusOr<std::unique_ptr<OutputReader>> OpenOutput(
-      const std::string& job_id) = 0;
+      const OutputSource& source) = 0;
+
+  // Removes an ended job's output files and directory, never following a
+  // link the user planted. OK when they are already gone; INVALID_ARGUMENT
+  // for an unreadable host_state; RESOURCE_EXHAUSTED or INTERNAL otherwise.
+  virtual absl::Status RemoveOutput(const std::string& job_id,
+                                    const std::string& host_state) = 0;
+
+  // OK when the host can enforce every non-zero limit of `limits`;
+  // FAILED_PRECONDITION naming the first controller it lacks otherwise.
+  virtual absl::Status CheckLimits(const ResourceLimits& limits) = 0;
 
   // The current time.
   virtual absl::Time Now() = 0;

@@ -2,6 +2,7 @@
 #ifndef CMDCTL_DOMAIN_TYPES_H_
 #define CMDCTL_DOMAIN_TYPES_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -98,12 +99,18 @@ struct JobStatus {
   ResourceUsage usage;
   bool oom_killed = false;
   bool timed_out = false;
-  StreamTotals output[2];  // indexed by OutputStream (stdout, stderr)
-
+  // Indexed by OutputStream (stdout, stderr): live while running.
+  std::array<StreamTotals, 2> output;
   const StreamTotals& totals(OutputStream s) const {
     return output[static_cast<int>(s)];
   }
+  // The stored output ended early: a write failed (disk full, I/O error).
+  bool output_incomplete() const {
+    return output[0].incomplete || output[1].incomplete;
+  }
 };
+
+inline int StreamIndex(OutputStream s) { return static_cast<int>(s); }
 
 }  // namespace cmdctl
 

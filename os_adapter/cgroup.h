@@ -1,6 +1,13 @@
-// The cgroup v2 part of the host: the subtree under which each job gets a
-// cgroup of its own, and one job's cgroup (signal every process in it, kill
-// it whole, learn when it is empty, remove it).
+// The cgroup v2 part of the host: the subtree where each job gets a cgroup
+// of its own (with the limits of SPEC §5a), and one job's cgroup (signal
+// every process in it, kill it whole, read its usage, remove it).
+//
+// Where (SPEC §5a; the no-internal-process rule): cmdctld finds its own
+// cgroup R in /proc/self/cgroup and the cgroup2 mount in
+// /proc/self/mountinfo, moves itself into the leaf R/cmdctld, and puts jobs
+// under R/jobs/<job_id>, enabling in R and R/jobs whichever of the cpu,
+// memory, pids and io controllers R offers. It never writes outside R.
+// (Started in a cgroup named "cmdctld", R is its parent: a restart.)
 //
 // Nothing here follows a path the jobs control: the cgroup directories are
 // root's, and every file is opened relative to a directory fd.
@@ -13,40 +20,70 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
+#include "domain/types.h"
 
 namespace cmdctl {
 
 class JobCgroup;
 
+// The controllers the jobs' cgroups have.
+struct CgroupControllers {
+  bool cpu = false;
+  bool memory = false;
+  bool pids = false;
+  bool io = false;
+};
+
 // The directory holding one child cgroup per job.
 class CgroupTree {
  public:
-  // Empty `parent`: <cgroup2 mount>/<this process's cgroup>/cmdctl, found
-  // from /proc/self/mountinfo and /proc/self/cgroup; otherwise that cgroup v2
-  // directory. Makes it if missing and checks that a child cgroup can be
-  // made and entered. nullptr (with a warning logged) when the host has no
-  // usable cgroup v2: jobs are then tracked by process group only.
-  static std::unique_ptr<CgroupTree> Open(const std::string& parent);
+  // Empty `jobs_parent`: R/jobs as above (moving this process into
+  // R/cmdctld). Otherwise that cgroup v2 directory (made if missing; this
+  // process is not moved). nullptr (with a warning logged) when the host
+  // has no usable cgroup v2: jobs are then tracked by process group only.
+  static std::unique_ptr<CgroupTree> Open(const std::string& jobs_parent);
 
   CgroupTree(const CgroupTree&) = delete;
   CgroupTree& operator=(const CgroupTree&) = delete;
 
-  // Its directory, e.g. /sys/fs/cgroup/unified/user.slice/.../cmdctl.
+  // Its directory, e.g. /sys/fs/cgroup/system.slice/cmdctld.service/jobs.
   const std::string& path() const { return path_; }
+  int fd() const { return dir_.get(); }
+  const CgroupControllers& controllers() const { return controllers_; }
 
-  // Makes the cgroup <path>/<name> and opens it. RESOURCE_EXHAUSTED or
-  // INTERNAL when the kernel refuses; nothing is left behind on failure.
-  absl::StatusOr<std::unique_ptr<JobCgroup>> Create(const std::string& name);
+  // OK when every non-zero limit has its controller here;
+  // FAILED_PRECONDITION naming the first missing one otherwise.
+  absl::Status CheckLimits(const ResourceLimits& limits) const;
+
+  // Makes the cgroup <path>/<name> with `limits` applied (memory.max with
+  // memory.swap.max 0 and memory.oom.group 1, cpu.max, pids.max, io.max on
+  // every block device but loop and ram ones) and opens it.
+  // FAILED_PRECONDITION when a limit cannot be applied; RESOURCE_EXHAUSTED
+  // or INTERNAL when the kernel refuses. Nothing is left behind on failure.
+  absl::StatusOr<std::unique_ptr<JobCgroup>> Create(
+      const std::string& name, const ResourceLimits& limits);
+
+  // Opens the existing cgroup <path>/<name> (after a restart). NOT_FOUND
+  // when it is gone.
+  absl::StatusOr<std::unique_ptr<JobCgroup>> OpenExisting(
+      const std::string& name);
 
  private:
-  CgroupTree(UniqueFd dir, std::string path, std::string v2_path)
+  CgroupTree(UniqueFd dir, std::string path, std::string v2_path,
+             CgroupControllers controllers, std::string missing_why)
       : dir_(std::move(dir)),
         path_(std::move(path)),
-        v2_path_(std::move(v2_path)) {}
+        v2_path_(std::move(v2_path)),
+        controllers_(controllers),
+        missing_why_(std::move(missing_why)) {}
+
+  absl::Status ApplyLimits(int dir, const ResourceLimits& limits);
 
   const UniqueFd dir_;
   const std::string path_;
   const std::string v2_path_;  // as /proc/<pid>/cgroup names it
+  const CgroupControllers controllers_;
+  const std::string missing_why_;  // why controllers are missing, if any
 };
 
 // One job's cgroup. Not thread-safe: the host serializes calls (the job's
@@ -56,12 +93,6 @@ class JobCgroup {
   JobCgroup(const JobCgroup&) = delete;
   JobCgroup& operator=(const JobCgroup&) = delete;
 
-  // The write fd of cgroup.procs, for the launcher to join the cgroup with;
-  // the caller owns it from here on.
-  UniqueFd TakeProcsFd() { return std::move(procs_); }
-  // cgroup.events, for epoll (EPOLLPRI) until Remove.
-  int events_fd() const { return events_.get(); }
-
   // Sends `sig` to every process in the cgroup. Each pid read from
   // cgroup.procs is pinned with a pidfd and checked to be still in this
   // cgroup, so a recycled pid is never signalled; passes repeat while they
@@ -70,29 +101,25 @@ class JobCgroup {
   // SIGKILL to the whole cgroup at once (cgroup.kill; kernels before 5.14:
   // Signal(SIGKILL)).
   absl::Status Kill();
-  // Whether any process is left (cgroup.events "populated"); reading it
-  // also re-arms its EPOLLPRI notification.
-  absl::StatusOr<bool> Populated();
-  // Closes the fds and removes the (empty) cgroup.
-  absl::Status Remove();
+  // CPU (cpu.stat: the whole tree, with or without the cpu controller),
+  // memory.peak and io.stat where the controllers give them (0 otherwise).
+  absl::StatusOr<ResourceUsage> Usage();
+  // Kills what is left, waits (up to `wait`) for the cgroup to empty and
+  // removes it (a failed start, a monitor that died).
+  absl::Status KillAndRemove(absl::Duration wait);
 
  private:
   friend class CgroupTree;
-  JobCgroup(int parent_fd, std::string name, std::string v2_path, UniqueFd dir,
-            UniqueFd procs, UniqueFd events)
+  JobCgroup(int parent_fd, std::string name, std::string v2_path, UniqueFd dir)
       : parent_fd_(parent_fd),
         name_(std::move(name)),
         v2_path_(std::move(v2_path)),
-        dir_(std::move(dir)),
-        procs_(std::move(procs)),
-        events_(std::move(events)) {}
+        dir_(std::move(dir)) {}
 
   const int parent_fd_;  // the tree's directory (outlives its cgroups)
   const std::string name_;
   const std::string v2_path_;
   UniqueFd dir_;
-  UniqueFd procs_;
-  UniqueFd events_;
 };
 
 }  // namespace cmdctl

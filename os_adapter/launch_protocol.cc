@@ -5,12 +5,18 @@
 namespace cmdctl {
 namespace {
 
-constexpr uint32_t kMagic = 0x636d6431;  // "cmd1"
+constexpr uint32_t kMagic = 0x636d6432;  // "cmd2"
 
 void PutU32(std::string& out, uint32_t v) {
   char b[4];
   std::memcpy(b, &v, 4);
   out.append(b, 4);
+}
+
+void PutI64(std::string& out, int64_t v) {
+  char b[8];
+  std::memcpy(b, &v, 8);
+  out.append(b, 8);
 }
 
 void PutString(std::string& out, const std::string& s) {
@@ -31,6 +37,12 @@ class Reader {
     if (bytes_.size() - pos_ < 4) return false;
     std::memcpy(&v, bytes_.data() + pos_, 4);
     pos_ += 4;
+    return true;
+  }
+  bool I64(int64_t& v) {
+    if (bytes_.size() - pos_ < 8) return false;
+    std::memcpy(&v, bytes_.data() + pos_, 8);
+    pos_ += 8;
     return true;
   }
   bool Bool(bool& v) {
@@ -69,6 +81,7 @@ class Reader {
 std::string EncodeLaunchRequest(const LaunchRequest& r) {
   std::string out;
   PutU32(out, kMagic);
+  PutU32(out, r.mode);
   PutU32(out, r.drop_privileges ? 1 : 0);
   PutU32(out, r.uid);
   PutU32(out, r.gid);
@@ -80,8 +93,10 @@ std::string EncodeLaunchRequest(const LaunchRequest& r) {
   PutString(out, r.program);
   PutStrings(out, r.argv);
   PutStrings(out, r.envp);
-  PutU32(out, r.has_cgroup_procs_fd ? 1 : 0);
+  PutI64(out, r.max_output_bytes);
+  PutU32(out, r.has_cgroup_parent_fd ? 1 : 0);
   PutU32(out, r.has_output_dir_fd ? 1 : 0);
+  PutU32(out, r.has_run_dir_fd ? 1 : 0);
   return out;
 }
 
@@ -89,7 +104,10 @@ std::optional<LaunchRequest> DecodeLaunchRequest(const std::string& bytes) {
   Reader in(bytes);
   LaunchRequest r;
   uint32_t magic = 0, ngroups = 0;
-  if (!in.U32(magic) || magic != kMagic) return std::nullopt;
+  if (!in.U32(magic) || magic != kMagic || !in.U32(r.mode) ||
+      r.mode < LaunchRequest::kLaunch || r.mode > LaunchRequest::kRemoveOutput) {
+    return std::nullopt;
+  }
   if (!in.Bool(r.drop_privileges) || !in.U32(r.uid) || !in.U32(r.gid) ||
       !in.U32(ngroups) || ngroups > 65536) {
     return std::nullopt;
@@ -100,8 +118,9 @@ std::optional<LaunchRequest> DecodeLaunchRequest(const std::string& bytes) {
   }
   if (!in.String(r.home) || !in.String(r.working_dir) || !in.String(r.job_id) ||
       !in.String(r.program) || !in.Strings(r.argv) || !in.Strings(r.envp) ||
-      !in.Bool(r.has_cgroup_procs_fd) || !in.Bool(r.has_output_dir_fd) ||
-      !in.AtEnd()) {
+      !in.I64(r.max_output_bytes) || r.max_output_bytes < 0 ||
+      !in.Bool(r.has_cgroup_parent_fd) || !in.Bool(r.has_output_dir_fd) ||
+      !in.Bool(r.has_run_dir_fd) || !in.AtEnd()) {
     return std::nullopt;
   }
   return r;
@@ -127,6 +146,10 @@ const char* LaunchStageName(LaunchStage stage) {
       return "executing the program";
     case LaunchStage::kValidate:
       return "checking the launch request";
+    case LaunchStage::kMonitor:
+      return "setting up the job's monitor";
+    case LaunchStage::kRemove:
+      return "removing the output files";
   }
   return "launching";
 }

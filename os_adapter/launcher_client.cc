@@ -140,10 +140,17 @@ void KillAndReap(int pidfd) {
   }
 }
 
-}  // namespace
 
-absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
-                                        const LaunchContext& context) {
+// A spawned launcher: our child, with its control socket.
+struct Spawned {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  UniqueFd sock;
+};
+
+// Spawns the launcher and sends `request`. On failure nothing is left.
+absl::StatusOr<Spawned> SpawnAndSend(const LaunchRequest& request,
+                                     const LaunchContext& context) {
   const std::string body = EncodeLaunchRequest(request);
   if (body.size() > kMaxLaunchRequestBytes) {
     return absl::InvalidArgumentError("arguments and environment too large");
@@ -152,78 +159,109 @@ absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return Machinery(errno, "socketpair");
   }
-  UniqueFd sock(sv[0]);
+  Spawned spawned;
+  spawned.sock.reset(sv[0]);
   UniqueFd child_end(sv[1]);
   SpawnSetup setup;
   if (absl::Status s = setup.Prepare(child_end.get()); !s.ok()) return s;
-
-  LaunchedJob job;
   {
     std::string arg0 = "cmdctl-launcher";
     std::string arg1 = request.job_id;
     char* argv[] = {arg0.data(), arg1.data(), nullptr};
     char* envp[] = {nullptr};
+    // The reaper (if any) reaps nothing while the guard is held, so the
+    // pid is still our unreaped child when the pidfd pins it. Nobody claims
+    // the launcher's exit: the reaper reaps it whenever it ends, or
+    // KillAndReap does.
     ChildReaper::SpawnGuard guard(context.reaper);
-    const int rc = posix_spawn(&job.pid, context.launcher_path.c_str(),
+    const int rc = posix_spawn(&spawned.pid, context.launcher_path.c_str(),
                                setup.actions(), setup.attr(), argv, envp);
     if (rc != 0) return Machinery(rc, "spawning the launcher");
-    if (context.reaper != nullptr) context.reaper->Expect(job.pid);
+    spawned.pidfd.reset(PidfdOpen(spawned.pid));
+    if (!spawned.pidfd) {
+      const int err = errno;
+      kill(spawned.pid, SIGKILL);  // still our unreaped child
+      return Machinery(err, "pidfd_open");
+    }
   }
   child_end.reset();
-  absl::Cleanup forget = [&] {
-    if (context.reaper != nullptr) context.reaper->Forget(job.pid);
-  };
-  // The launcher is our unreaped child: its pid cannot be reused yet.
-  job.pidfd.reset(PidfdOpen(job.pid));
-  if (!job.pidfd) {
-    const int err = errno;
-    kill(job.pid, SIGKILL);  // still our child: the pid is its own
-    return Machinery(err, "pidfd_open");
-  }
-  absl::Cleanup reap = [&] { KillAndReap(job.pidfd.get()); };
-
+  absl::Cleanup reap = [&] { KillAndReap(spawned.pidfd.get()); };
   struct timeval tv = {kLauncherTimeoutSeconds, 0};
-  if (setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+  if (setsockopt(spawned.sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+                 sizeof(tv)) != 0) {
     return Machinery(errno, "setsockopt(SO_RCVTIMEO)");
   }
-  if (!SendRequest(sock.get(), body, context.attach_fds)) {
+  if (!SendRequest(spawned.sock.get(), body, context.attach_fds)) {
     return Machinery(errno, "sending the launch request");
   }
+  std::move(reap).Cancel();
+  return spawned;
+}
 
-  auto failure = [&](const std::optional<LaunchReply>& reply,
-                     const char* when) -> absl::Status {
-    if (reply && reply->kind == LaunchReply::kFailed) {
-      return LaunchFailureToStatus(static_cast<LaunchStage>(reply->stage),
-                                   reply->error, request.program,
-                                   request.working_dir);
-    }
-    if (!reply && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("the launcher did not report within ",
-                       kLauncherTimeoutSeconds, "s ", when));
-    }
-    if (!reply && errno != 0 && IsResourceErrno(errno)) {
-      return Machinery(errno,
-                       absl::StrCat("receiving from the launcher ", when));
-    }
-    return absl::InternalError(
-        absl::StrCat("the launcher ended ", when, " without a report"));
-  };
+// What a missing or failed reply means to the caller of Start.
+absl::Status ReplyFailure(const std::optional<LaunchReply>& reply,
+                          const LaunchRequest& request, const char* when) {
+  if (reply && reply->kind == LaunchReply::kFailed) {
+    return LaunchFailureToStatus(static_cast<LaunchStage>(reply->stage),
+                                 reply->error, request.program,
+                                 request.working_dir);
+  }
+  if (!reply && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the launcher did not report within ",
+                     kLauncherTimeoutSeconds, "s ", when));
+  }
+  if (!reply && errno != 0 && IsResourceErrno(errno)) {
+    return Machinery(errno, absl::StrCat("receiving from the launcher ", when));
+  }
+  return absl::InternalError(
+      absl::StrCat("the launcher ended ", when, " without a report"));
+}
+
+}  // namespace
+
+absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
+                                        const LaunchContext& context) {
+  absl::StatusOr<Spawned> spawned = SpawnAndSend(request, context);
+  if (!spawned.ok()) return spawned.status();
+  absl::Cleanup reap = [&] { KillAndReap(spawned->pidfd.get()); };
   std::vector<UniqueFd> output;
-  std::optional<LaunchReply> reply = ReceiveReply(sock.get(), output);
+  std::optional<LaunchReply> reply = ReceiveReply(spawned->sock.get(), output);
   if (!reply || reply->kind != LaunchReply::kOutputReady ||
       output.size() != 2) {
-    return failure(reply, "before creating the output");
+    return ReplyFailure(reply, request, "before creating the output");
   }
   std::vector<UniqueFd> unexpected;
-  reply = ReceiveReply(sock.get(), unexpected);
-  if (reply || errno != 0) return failure(reply, "before executing");
-
+  reply = ReceiveReply(spawned->sock.get(), unexpected);
+  if (!reply || reply->kind != LaunchReply::kStarted || reply->pid <= 0) {
+    return ReplyFailure(reply, request, "before executing");
+  }
   std::move(reap).Cancel();
-  std::move(forget).Cancel();
+  LaunchedJob job;
+  job.monitor_pid = spawned->pid;
+  job.monitor_pidfd = std::move(spawned->pidfd);
+  job.job_pid = reply->pid;
   job.stdout_fd = std::move(output[0]);
   job.stderr_fd = std::move(output[1]);
   return job;
+}
+
+absl::StatusOr<std::vector<UniqueFd>> RunLauncherTask(
+    const LaunchRequest& request, const LaunchContext& context) {
+  absl::StatusOr<Spawned> spawned = SpawnAndSend(request, context);
+  if (!spawned.ok()) return spawned.status();
+  // It ends by itself right after its reply; this only reaps it.
+  absl::Cleanup reap = [&] { KillAndReap(spawned->pidfd.get()); };
+  std::vector<UniqueFd> fds;
+  std::optional<LaunchReply> reply = ReceiveReply(spawned->sock.get(), fds);
+  const LaunchReply::Kind want = request.mode == LaunchRequest::kOpenOutput
+                                     ? LaunchReply::kOutputReady
+                                     : LaunchReply::kDone;
+  const size_t want_fds = want == LaunchReply::kOutputReady ? 2 : 0;
+  if (!reply || reply->kind != want || fds.size() != want_fds) {
+    return ReplyFailure(reply, request, "before doing its task");
+  }
+  return fds;
 }
 
 }  // namespace cmdctl

@@ -1,6 +1,8 @@
 // The host's side of cmdctl-launcher (launcher_main.cc): spawns it with
 // posix_spawn, sends the LaunchRequest (launch_protocol.h) with its fds,
-// and waits for the reports until the program has been executed.
+// and waits for its replies: until the program has been executed (kLaunch;
+// the launcher then stays on as the job's monitor), or until the helper's
+// task is done (kOpenOutput, kRemoveOutput).
 #ifndef CMDCTL_OS_ADAPTER_LAUNCHER_CLIENT_H_
 #define CMDCTL_OS_ADAPTER_LAUNCHER_CLIENT_H_
 
@@ -16,11 +18,13 @@
 
 namespace cmdctl {
 
-// A job whose program runs: its main process (our child, not yet reaped),
-// and read fds of its stdout and stderr files.
+// A job whose program runs: its monitor (our child; the reaper, if any,
+// reaps it when it ends), its main process (the monitor's child), and read
+// fds of its stdout and stderr files.
 struct LaunchedJob {
-  pid_t pid = 0;
-  UniqueFd pidfd;
+  pid_t monitor_pid = 0;
+  UniqueFd monitor_pidfd;
+  pid_t job_pid = 0;
   UniqueFd stdout_fd;
   UniqueFd stderr_fd;
 };
@@ -34,12 +38,17 @@ struct LaunchContext {
 
 // Spawns the launcher in a new session (empty signal mask, default
 // dispositions, fds 0-2 on /dev/null, the control socket as fd 3, nothing
-// else), sends `request` and waits for the program's exec (at most
-// kLauncherTimeout). On failure the launcher is killed and reaped and the
-// error says what failed (ProcessHost::Start's codes, from
+// else), sends `request` (mode kLaunch) and waits for the program's exec
+// (at most kLauncherTimeout). On failure the launcher is killed and reaped
+// and the error says what failed (ProcessHost::Start's codes, from
 // LaunchFailureToStatus); the launcher has removed the files it made.
 absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
                                         const LaunchContext& context);
+
+// Runs the launcher for `request`'s helper task (kOpenOutput: returns the
+// two read fds; kRemoveOutput: none) and reaps it. Errors as RunLauncher's.
+absl::StatusOr<std::vector<UniqueFd>> RunLauncherTask(
+    const LaunchRequest& request, const LaunchContext& context);
 
 }  // namespace cmdctl
 

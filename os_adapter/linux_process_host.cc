@@ -29,6 +29,14 @@
 #endif
 
 namespace cmdctl {
+namespace {
+
+// How long cleanup waits for a killed tree to leave its cgroup.
+constexpr absl::Duration kTreeGoneWait = absl::Seconds(2);
+
+bool AnyLimit(const ResourceLimits& l) { return l != ResourceLimits{}; }
+
+}  // namespace
 
 std::string DefaultLauncherPath() {
   char buf[PATH_MAX];
@@ -41,23 +49,24 @@ std::string DefaultLauncherPath() {
 struct LinuxProcessHost::Job {
   // Immutable once registered.
   std::string id;
-  pid_t pid = 0;
-  std::shared_ptr<const JobOutputFiles> output;
+  HostJobState state;
+  UniqueFd run_dir;  // <state_dir>/jobs/<id>
+  pid_t job_pid = 0;
+  bool own_child = false;  // the monitor is our child (we started it)
+  std::shared_ptr<MonitorStatusPage> page;
+  std::shared_ptr<const JobOutputFiles> output;  // null: output_error
+  absl::Status output_error;
   std::shared_ptr<OutputWatcher::Target> watch;
-  bool has_cgroup = false;
 
-  // Loop thread only once registered (Start fills them in before).
-  std::shared_ptr<ProcessObserver> observer;
-  UniqueFd pidfd;
+  // Loop thread only once registered.
+  UniqueFd monitor_pidfd;
   EventLoop::WatchId pidfd_watch = 0;
-  EventLoop::WatchId events_watch = 0;
-  std::optional<JobEnd> end;  // the main process's exit, once known
-  bool finished = false;
 
-  // The tree: signalled from any thread, torn down on the loop thread.
   absl::Mutex mu;
+  std::shared_ptr<ProcessObserver> observer ABSL_GUARDED_BY(mu);
   std::unique_ptr<JobCgroup> cgroup ABSL_GUARDED_BY(mu);
-  bool tree_gone ABSL_GUARDED_BY(mu) = false;
+  bool ended ABSL_GUARDED_BY(mu) = false;  // the monitor is gone
+  bool discarded ABSL_GUARDED_BY(mu) = false;
 };
 
 LinuxProcessHost::LinuxProcessHost(LinuxProcessHostOptions options)
@@ -76,6 +85,7 @@ absl::StatusOr<std::unique_ptr<LinuxProcessHost>> LinuxProcessHost::Create(
 
 absl::Status LinuxProcessHost::Init() {
   own_login_ = LoginOf(own_uid_);
+  boot_id_ = BootId();
   const std::string& launcher = options_.launcher_path;
   if (launcher.empty() || launcher[0] != '/') {
     return absl::InvalidArgumentError(
@@ -85,6 +95,13 @@ absl::Status LinuxProcessHost::Init() {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot execute the launcher ", launcher, ": ", ErrnoText(errno)));
   }
+  if (options_.state_dir.empty()) {
+    return absl::InvalidArgumentError("a state directory is required");
+  }
+  absl::StatusOr<std::unique_ptr<RunDirectory>> runs =
+      RunDirectory::Open(options_.state_dir);
+  if (!runs.ok()) return runs.status();
+  runs_ = *std::move(runs);
   if (!options_.output_dir.empty()) {
     absl::StatusOr<UniqueFd> dir =
         OpenAt(AT_FDCWD, options_.output_dir, O_RDONLY | O_DIRECTORY);
@@ -126,14 +143,14 @@ LinuxProcessHost::~LinuxProcessHost() {
       shutting_down_ = true;
       for (const auto& [id, job] : jobs_) jobs.push_back(job);
     }
-    for (const auto& job : jobs) SignalTree(*job, SIGKILL).IgnoreError();
-    {
-      // The loop keeps reaping and removing cgroups meanwhile.
-      absl::MutexLock l(&mu_);
-      auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return unfinished_ == 0;
-      };
-      mu_.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(5));
+    if (options_.kill_jobs_on_destroy) {
+      for (const auto& job : jobs) SignalTree(*job, SIGKILL).IgnoreError();
+      // The loop notes each monitor's end meanwhile.
+      const absl::Time deadline = absl::Now() + absl::Seconds(5);
+      for (const auto& job : jobs) {
+        absl::MutexLock l(&job->mu);
+        job->mu.AwaitWithDeadline(absl::Condition(&job->ended), deadline);
+      }
     }
     loop_->Stop();
   }
@@ -158,23 +175,39 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
         "cmdctld runs as ", own_login_, " and can only run jobs as ",
         own_login_, ", not as ", spec.run_as));
   }
-  {
-    absl::MutexLock l(&mu_);
-    if (jobs_.contains(id)) {
-      return absl::AlreadyExistsError(absl::StrCat("job ", id, " exists"));
-    }
+  if (FindJob(id) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("job ", id, " exists"));
   }
+  if (absl::Status can = CheckLimits(spec.limits); !can.ok()) return can;
+
+  HostJobState state;
+  state.boot_id = boot_id_;
+  state.uid = user->uid;
+  state.gid = user->gid;
+  state.login = user->login;
+  state.home = user->home;
+  state.output_dir = options_.output_dir;
+  state.cgroup_parent = cgroup_parent();
   // Each resource made for the job is undone unless the start succeeds.
+  absl::StatusOr<UniqueFd> run_dir = runs_->Create(id);
+  if (!run_dir.ok()) return run_dir.status();
+  absl::Cleanup remove_run_dir = [&] { runs_->Remove(id).IgnoreError(); };
+  // Written before the launch: a crash from here on leaves a leftover the
+  // next host can clean up (Leftovers, Discard).
+  if (absl::Status s =
+          RunDirectory::WriteHostState(run_dir->get(), EncodeHostJobState(state));
+      !s.ok()) {
+    return s;
+  }
   std::unique_ptr<JobCgroup> cgroup;
-  UniqueFd procs;
   if (cgroups_ != nullptr) {
-    absl::StatusOr<std::unique_ptr<JobCgroup>> made = cgroups_->Create(id);
+    absl::StatusOr<std::unique_ptr<JobCgroup>> made =
+        cgroups_->Create(id, spec.limits);
     if (!made.ok()) return made.status();
     cgroup = *std::move(made);
-    procs = cgroup->TakeProcsFd();
   }
   absl::Cleanup remove_cgroup = [&] {
-    if (cgroup != nullptr) cgroup->Remove().IgnoreError();
+    if (cgroup != nullptr) cgroup->KillAndRemove(kTreeGoneWait).IgnoreError();
   };
   UniqueFd outdir;
   if (output_dir_) {
@@ -187,55 +220,68 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     if (outdir) unlinkat(output_dir_.get(), id.c_str(), AT_REMOVEDIR);
   };
 
-  LaunchRequest request;
-  request.drop_privileges = is_root_;
-  request.uid = user->uid;
-  request.gid = user->gid;
+  LaunchRequest request = UserRequest(state, LaunchRequest::kLaunch);
   request.groups.assign(user->groups.begin(), user->groups.end());
-  request.home = user->home;
   request.working_dir = spec.working_dir;
-  request.job_id = id;
   request.program = spec.program;
   request.argv.push_back(spec.program);
   request.argv.insert(request.argv.end(), spec.args.begin(), spec.args.end());
   request.envp =
       BuildEnvironment(user->login, user->home, user->shell, spec.env);
-  request.has_cgroup_procs_fd = procs.valid();
-  request.has_output_dir_fd = outdir.valid();
+  request.max_output_bytes = spec.max_output_bytes;
+  request.has_cgroup_parent_fd = cgroup != nullptr;
+  request.has_run_dir_fd = true;
   LaunchContext context{options_.launcher_path, reaper_.get(), {}};
-  if (procs) context.attach_fds.push_back(procs.get());
-  if (outdir) context.attach_fds.push_back(outdir.get());
+  if (cgroup != nullptr) context.attach_fds.push_back(cgroups_->fd());
+  if (request.has_output_dir_fd) context.attach_fds.push_back(output_dir_.get());
+  context.attach_fds.push_back(run_dir->get());
   absl::StatusOr<LaunchedJob> launched = RunLauncher(request, context);
   if (!launched.ok()) return launched.status();
 
+  state.monitor_pid = launched->monitor_pid;
+  state.monitor_start = ProcessStartTime(launched->monitor_pid).value_or(0);
+  const int fds[2] = {launched->stdout_fd.get(), launched->stderr_fd.get()};
+  for (int s = 0; s < 2; ++s) {
+    struct stat st;
+    if (fstat(fds[s], &st) == 0) {
+      state.dev[s] = st.st_dev;
+      state.ino[s] = st.st_ino;
+    }
+  }
+  const std::string host_state = EncodeHostJobState(state);
   auto job = std::make_shared<Job>();
   job->id = id;
-  job->pid = launched->pid;
-  job->pidfd = std::move(launched->pidfd);
+  job->state = state;
+  job->job_pid = launched->job_pid;
+  job->own_child = true;
+  job->monitor_pidfd = std::move(launched->monitor_pidfd);
+  absl::Status ready = RunDirectory::WriteHostState(run_dir->get(), host_state);
+  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
+      MonitorStatusPage::Map(run_dir->get());
+  if (ready.ok() && !page.ok()) ready = page.status();
+  if (!ready.ok()) {
+    // The job runs, but could not be found again after a restart: stop it
+    // (its monitor then removes the cgroup; the files go with the run dir).
+    PidfdSendSignal(job->monitor_pidfd.get(), SIGKILL);
+    return ready;
+  }
+  job->page = *std::move(page);
+  job->run_dir = *std::move(run_dir);
   job->output = std::make_shared<JobOutputFiles>(
-      std::move(launched->stdout_fd), std::move(launched->stderr_fd));
-  job->observer = std::move(observer);
-  job->has_cgroup = cgroup != nullptr;
-  std::weak_ptr<Job> weak = job;
-  job->watch =
-      watcher_->NewTarget(job->output->ProcPath(OutputStream::kStdout),
-                          job->output->ProcPath(OutputStream::kStderr), [weak] {
-                            // Loop thread; the target is closed before the
-                            // observer goes.
-                            std::shared_ptr<Job> j = weak.lock();
-                            if (j != nullptr && j->observer != nullptr)
-                              j->observer->OnOutput();
-                          });
+      std::move(launched->stdout_fd), std::move(launched->stderr_fd),
+      job->page);
   {
     absl::MutexLock l(&job->mu);
+    job->observer = std::move(observer);
     job->cgroup = std::move(cgroup);
   }
+  std::move(remove_run_dir).Cancel();
   std::move(remove_cgroup).Cancel();
   std::move(remove_outdir).Cancel();
   if (absl::Status registered = Register(job); !registered.ok()) {
     return registered;
   }
-  return StartedProcess{job->pid};
+  return StartedProcess{job->job_pid, host_state};
 }
 
 absl::StatusOr<UniqueFd> LinuxProcessHost::MakeOutputDir(
@@ -256,70 +302,72 @@ absl::StatusOr<UniqueFd> LinuxProcessHost::MakeOutputDir(
   return dir;
 }
 
+LaunchRequest LinuxProcessHost::UserRequest(const HostJobState& state,
+                                            LaunchRequest::Mode mode) const {
+  LaunchRequest request;
+  request.mode = mode;
+  request.drop_privileges = is_root_;
+  request.uid = state.uid;
+  request.gid = state.gid;
+  // The user's groups as they are now; only the primary one if the user is
+  // gone (its files are still its uid's).
+  absl::StatusOr<UserEntry> user = LookupUser(state.login);
+  if (user.ok() && user->uid == state.uid) {
+    request.groups.assign(user->groups.begin(), user->groups.end());
+  } else {
+    request.groups = {state.gid};
+  }
+  request.home = state.home;
+  request.has_output_dir_fd = !state.output_dir.empty();
+  return request;
+}
+
 absl::Status LinuxProcessHost::Register(const std::shared_ptr<Job>& job) {
   {
     absl::MutexLock l(&mu_);
     jobs_[job->id] = job;
-    ++unfinished_;
   }
-  // Every watch is in place before the exit path is published (the pidfd
-  // watch without a reaper, Claim with one): from then on the loop may end
-  // the job at any moment. Early cgroup events are harmless: they are acted
-  // upon only after the main exit.
-  absl::Status watched = absl::OkStatus();
-  if (job->has_cgroup) {
-    int events_fd;
-    {
-      absl::MutexLock l(&job->mu);
-      events_fd = job->cgroup->events_fd();
-    }
-    absl::StatusOr<EventLoop::WatchId> id =
-        loop_->AddFd(events_fd, EPOLLPRI, [this, job] { CheckTreeGone(job); });
-    if (id.ok()) job->events_watch = *id;
-    watched = id.status();
+  // Readable once the monitor has ended: the job's end is then recorded.
+  absl::StatusOr<EventLoop::WatchId> id = loop_->AddFd(
+      job->monitor_pidfd.get(), EPOLLIN,
+      [this, weak = std::weak_ptr<Job>(job)] {
+        if (std::shared_ptr<Job> j = weak.lock()) OnMonitorExit(j);
+      });
+  if (id.ok()) {
+    job->pidfd_watch = *id;
+    std::weak_ptr<Job> weak = job;
+    job->watch = watcher_->NewTarget(
+        job->output ? job->output->ProcPath(OutputStream::kStdout) : "",
+        job->output ? job->output->ProcPath(OutputStream::kStderr) : "",
+        [weak] {
+          // Loop thread; the target is closed before the observer goes.
+          std::shared_ptr<Job> j = weak.lock();
+          if (j == nullptr) return;
+          std::shared_ptr<ProcessObserver> observer;
+          {
+            absl::MutexLock l(&j->mu);
+            observer = j->observer;
+          }
+          if (observer != nullptr) observer->OnOutput();
+        });
+    return absl::OkStatus();
   }
-  if (watched.ok()) {
-    // With a reaper the pidfd only wakes it (in case a SIGCHLD were lost);
-    // it reaps this main process among others.
-    std::function<void()> on_ready;
-    if (reaper_ != nullptr) {
-      on_ready = [this] { reaper_->Reap(); };
-    } else {
-      on_ready = [this, weak = std::weak_ptr<Job>(job)] {
-        if (std::shared_ptr<Job> j = weak.lock()) OnPidfdReadable(j);
-      };
-    }
-    absl::StatusOr<EventLoop::WatchId> id =
-        loop_->AddFd(job->pidfd.get(), EPOLLIN, std::move(on_ready));
-    if (id.ok()) job->pidfd_watch = *id;
-    watched = id.status();
-  }
-  if (watched.ok() && reaper_ != nullptr) {
-    reaper_->Claim(job->pid, [this, job](const ExitInfo& exit) {
-      OnMainExit(job, JobEnd::Of(exit, Now()));
-    });
-  }
-  if (watched.ok()) return absl::OkStatus();
   // The kernel is out of epoll memory: the job cannot be followed, so it
-  // must not run. Kill it; its end then runs the usual course on the loop.
+  // must not run. Kill it, wait for its monitor, clean up.
   SignalTree(*job, SIGKILL).IgnoreError();
-  if (reaper_ != nullptr) {
-    reaper_->Claim(job->pid, [this, job](const ExitInfo&) {
-      loop_->Post([this, job] { FinishJob(job); });
-    });
-  } else {
+  if (job->own_child) {
     siginfo_t si;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), job->pidfd.get(), &si,
+    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(), &si,
                   WEXITED) < 0 &&
            errno == EINTR) {
     }
-    loop_->Post([this, job] { FinishJob(job); });
   }
+  CleanUp(job->id, job->state);
   {
     absl::MutexLock l(&mu_);
     jobs_.erase(job->id);
   }
-  return watched;
+  return id.status();
 }
 
 std::shared_ptr<LinuxProcessHost::Job> LinuxProcessHost::FindJob(
@@ -330,17 +378,188 @@ std::shared_ptr<LinuxProcessHost::Job> LinuxProcessHost::FindJob(
 }
 
 // ---------------------------------------------------------------------------
-// Signalling
+// Restarts
+
+absl::StatusOr<std::optional<JobEnd>> LinuxProcessHost::Attach(
+    const std::string& job_id, const std::string& host_state,
+    std::shared_ptr<ProcessObserver> observer) {
+  absl::StatusOr<HostJobState> state = DecodeHostJobState(host_state);
+  if (!state.ok()) return state.status();
+  if (FindJob(job_id) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("job ", job_id, " exists"));
+  }
+  absl::StatusOr<UniqueFd> run_dir = runs_->OpenJob(job_id);
+  if (!run_dir.ok()) {
+    if (!absl::IsNotFound(run_dir.status())) return run_dir.status();
+    LOG(WARNING) << "job " << job_id << ": no state left: its end is lost";
+    return std::optional<JobEnd>(JobEnd::Lost(Now()));
+  }
+  // The same monitor (pid and start time, in this boot) still runs?
+  UniqueFd pidfd;
+  if (state->boot_id == boot_id_ && state->monitor_pid > 0) {
+    pidfd.reset(PidfdOpen(state->monitor_pid));
+    absl::StatusOr<uint64_t> start = ProcessStartTime(state->monitor_pid);
+    if (!start.ok() || *start != state->monitor_start) pidfd.reset();
+  }
+  if (!pidfd) {
+    // Ended while no host ran. A monitor that died without its report may
+    // have left its cgroup, with what remained of the tree.
+    if (cgroups_ != nullptr && state->cgroup_parent == cgroups_->path()) {
+      absl::StatusOr<std::unique_ptr<JobCgroup>> cgroup =
+          cgroups_->OpenExisting(job_id);
+      if (cgroup.ok()) (*cgroup)->KillAndRemove(kTreeGoneWait).IgnoreError();
+    }
+    return std::optional<JobEnd>(EndOf(run_dir->get(), *state));
+  }
+
+  auto job = std::make_shared<Job>();
+  job->id = job_id;
+  job->state = *state;
+  job->monitor_pidfd = std::move(pidfd);
+  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
+      MonitorStatusPage::Map(run_dir->get());
+  if (!page.ok()) return page.status();
+  job->page = *std::move(page);
+  job->job_pid = job->page->status().job_pid.load(std::memory_order_acquire);
+  job->run_dir = *std::move(run_dir);
+  absl::StatusOr<std::pair<UniqueFd, UniqueFd>> files =
+      ReopenOutput(job_id, *state);
+  if (files.ok()) {
+    job->output = std::make_shared<JobOutputFiles>(
+        std::move(files->first), std::move(files->second), job->page);
+  } else {
+    job->output_error = files.status();
+    LOG(WARNING) << "job " << job_id << ": " << files.status();
+  }
+  std::unique_ptr<JobCgroup> cgroup;
+  if (!state->cgroup_parent.empty()) {
+    if (cgroups_ != nullptr && state->cgroup_parent == cgroups_->path()) {
+      absl::StatusOr<std::unique_ptr<JobCgroup>> open =
+          cgroups_->OpenExisting(job_id);
+      if (open.ok()) cgroup = *std::move(open);
+    } else {
+      LOG(WARNING) << "job " << job_id << ": its cgroup under "
+                   << state->cgroup_parent
+                   << " is not this host's: signalled by process group";
+    }
+  }
+  {
+    absl::MutexLock l(&job->mu);
+    job->observer = std::move(observer);
+    job->cgroup = std::move(cgroup);
+  }
+  if (absl::Status registered = Register(job); !registered.ok()) {
+    return registered;
+  }
+  return std::optional<JobEnd>();
+}
+
+JobEnd LinuxProcessHost::EndOf(int run_dir, const HostJobState& state) {
+  std::optional<EndReport> report = RunDirectory::ReadEnd(run_dir);
+  JobEnd end;
+  if (report.has_value()) {
+    end = JobEnd::Of(report->signaled ? ExitInfo::Signaled(report->signal)
+                                      : ExitInfo::Exited(report->exit_code),
+                     absl::FromUnixNanos(report->ended_at_ns));
+    end.usage.cpu_user = absl::Microseconds(report->cpu_user_us);
+    end.usage.cpu_system = absl::Microseconds(report->cpu_system_us);
+    end.usage.memory_peak_bytes = report->memory_peak_bytes;
+    end.usage.io_read_bytes = report->io_read_bytes;
+    end.usage.io_write_bytes = report->io_write_bytes;
+    end.oom_killed = report->oom_killed;
+    for (int s = 0; s < 2; ++s) {
+      end.output[s] = StreamTotals{report->written[s], report->discarded[s],
+                                   report->incomplete[s]};
+    }
+    return end;
+  }
+  // The monitor died before it could record the end (killed, or the host
+  // rebooted): how the job ended is unknowable. What it wrote still counts.
+  end = JobEnd::Lost(Now());
+  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page = MonitorStatusPage::Map(run_dir);
+  if (page.ok()) {
+    const MonitorStatus& st = (*page)->status();
+    for (int s = 0; s < 2; ++s) {
+      end.output[s] = StreamTotals{st.written[s].load(), st.discarded[s].load(),
+                                   st.incomplete[s].load() != 0};
+    }
+  }
+  return end;
+}
+
+std::vector<std::string> LinuxProcessHost::Leftovers() {
+  return runs_->List();
+}
+
+void LinuxProcessHost::Release(const std::string& job_id) {
+  {
+    absl::MutexLock l(&mu_);
+    auto it = jobs_.find(job_id);
+    if (it != jobs_.end()) {
+      absl::MutexLock jl(&it->second->mu);
+      if (!it->second->ended) return;  // still running: not ours to drop
+    }
+    if (it != jobs_.end()) jobs_.erase(it);
+  }
+  runs_->Remove(job_id).IgnoreError();
+}
+
+absl::Status LinuxProcessHost::Discard(const std::string& job_id) {
+  if (std::shared_ptr<Job> job = FindJob(job_id)) {
+    bool ended;
+    {
+      absl::MutexLock l(&job->mu);
+      job->discarded = true;
+      job->observer.reset();
+      ended = job->ended;
+    }
+    if (ended) {
+      CleanUp(job_id, job->state);
+      absl::MutexLock l(&mu_);
+      jobs_.erase(job_id);
+      return absl::OkStatus();
+    }
+    // The monitor's end finishes the cleanup (OnMonitorExit).
+    return SignalTree(*job, SIGKILL);
+  }
+  // A leftover of an earlier host: take it up without an observer.
+  absl::StatusOr<UniqueFd> run_dir = runs_->OpenJob(job_id);
+  if (!run_dir.ok()) {
+    return absl::IsNotFound(run_dir.status()) ? absl::OkStatus()
+                                              : run_dir.status();
+  }
+  absl::StatusOr<std::string> text = RunDirectory::ReadHostState(run_dir->get());
+  absl::StatusOr<HostJobState> state =
+      text.ok() ? DecodeHostJobState(*text) : text.status();
+  if (!state.ok()) return runs_->Remove(job_id);  // nothing else to find
+  absl::StatusOr<std::optional<JobEnd>> attached =
+      Attach(job_id, *text, nullptr);
+  if (attached.ok() && !attached->has_value()) return Discard(job_id);
+  CleanUp(job_id, *state);  // it had ended (Attach cleaned its cgroup)
+  return absl::OkStatus();
+}
+
+void LinuxProcessHost::CleanUp(const std::string& job_id,
+                               const HostJobState& state) {
+  absl::Status removed = RemoveOutput(job_id, EncodeHostJobState(state));
+  if (!removed.ok()) LOG(WARNING) << "job " << job_id << ": " << removed;
+  runs_->Remove(job_id).IgnoreError();
+}
+
+// ---------------------------------------------------------------------------
+// Signalling and usage
 
 absl::Status LinuxProcessHost::SignalTree(Job& job, int sig) {
   absl::MutexLock l(&job.mu);
-  if (job.tree_gone) return absl::OkStatus();
+  if (job.ended) return absl::OkStatus();
   if (job.cgroup != nullptr) {
     return sig == SIGKILL ? job.cgroup->Kill() : job.cgroup->Signal(sig);
   }
-  // Fallback: the session's process group (pgid == the main pid, which
-  // stays reserved while any member of the group lives).
-  if (kill(-job.pid, sig) != 0 && errno != ESRCH) {
+  // Fallback: the job's process group (pgid == its main pid, which stays
+  // reserved while any member of the group lives; the monitor, its parent,
+  // has not reaped it while it runs).
+  if (job.job_pid <= 0) return absl::OkStatus();
+  if (kill(-job.job_pid, sig) != 0 && errno != ESRCH) {
     return ErrnoStatus(errno, "killpg", ErrnoCause::kMachinery);
   }
   return absl::OkStatus();
@@ -362,20 +581,131 @@ absl::Status LinuxProcessHost::Kill(const std::string& job_id) {
   return SignalTree(*job, SIGKILL);
 }
 
-// ---------------------------------------------------------------------------
-// Output and time
-
-absl::StatusOr<std::unique_ptr<OutputReader>> LinuxProcessHost::OpenOutput(
-    const std::string& job_id) {
+absl::StatusOr<LiveStats> LinuxProcessHost::Stats(const std::string& job_id) {
   std::shared_ptr<Job> job = FindJob(job_id);
   if (job == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no job ", job_id));
+    return absl::NotFoundError(absl::StrCat("no running job ", job_id));
   }
-  OutputWatcher* watcher = watcher_.get();
-  return std::unique_ptr<OutputReader>(new FileOutputReader(
-      job->output,
-      [watcher, target = job->watch] { return watcher->Arm(target); }));
+  LiveStats stats;
+  {
+    absl::MutexLock l(&job->mu);
+    if (job->ended) {
+      return absl::NotFoundError(absl::StrCat("no running job ", job_id));
+    }
+    if (job->cgroup != nullptr) {
+      absl::StatusOr<ResourceUsage> usage = job->cgroup->Usage();
+      if (!usage.ok()) return usage.status();
+      stats.usage = *usage;
+    }
+  }
+  const MonitorStatus& st = job->page->status();
+  for (int s = 0; s < 2; ++s) {
+    stats.output[s] =
+        StreamTotals{st.written[s].load(std::memory_order_acquire),
+                     st.discarded[s].load(std::memory_order_acquire),
+                     st.incomplete[s].load(std::memory_order_acquire) != 0};
+  }
+  return stats;
 }
+
+absl::Status LinuxProcessHost::CheckLimits(const ResourceLimits& limits) {
+  if (!AnyLimit(limits)) return absl::OkStatus();
+  if (cgroups_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "cannot enforce limits: no usable cgroup v2 here (jobs are tracked "
+        "by process group); see docs/DEPLOYMENT.md");
+  }
+  return cgroups_->CheckLimits(limits);
+}
+
+// ---------------------------------------------------------------------------
+// Output
+
+absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
+    const std::string& job_id, const HostJobState& state) {
+  LaunchRequest request = UserRequest(state, LaunchRequest::kOpenOutput);
+  request.job_id = job_id;
+  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
+  if (request.has_output_dir_fd) {
+    if (state.output_dir != options_.output_dir) {
+      return absl::DataLossError(absl::StrCat(
+          "the job's output is under ", state.output_dir,
+          ", which is no longer this server's --output_dir"));
+    }
+    context.attach_fds.push_back(output_dir_.get());
+  }
+  absl::StatusOr<std::vector<UniqueFd>> fds =
+      RunLauncherTask(request, context);
+  if (!fds.ok()) {
+    if (absl::IsResourceExhausted(fds.status())) return fds.status();
+    return absl::DataLossError(absl::StrCat(
+        "the job's output files cannot be opened: ", fds.status().message()));
+  }
+  for (int s = 0; s < 2; ++s) {
+    struct stat st;
+    if (fstat((*fds)[s].get(), &st) != 0 || st.st_dev != state.dev[s] ||
+        st.st_ino != state.ino[s]) {
+      return absl::DataLossError(absl::StrCat(
+          "the job's ", s == 0 ? "stdout" : "stderr",
+          " file was replaced by its owner: the output is lost"));
+    }
+  }
+  return std::make_pair(std::move((*fds)[0]), std::move((*fds)[1]));
+}
+
+absl::StatusOr<std::unique_ptr<OutputReader>> LinuxProcessHost::OpenOutput(
+    const OutputSource& source) {
+  if (!source.ended) {
+    std::shared_ptr<Job> job = FindJob(source.job_id);
+    if (job == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no job ", source.job_id));
+    }
+    if (job->output == nullptr) return job->output_error;
+    OutputWatcher* watcher = watcher_.get();
+    return std::unique_ptr<OutputReader>(new FileOutputReader(
+        job->output,
+        [watcher, target = job->watch] { return watcher->Arm(target); }));
+  }
+  absl::StatusOr<HostJobState> state = DecodeHostJobState(source.host_state);
+  if (!state.ok()) return state.status();
+  absl::StatusOr<std::pair<UniqueFd, UniqueFd>> files =
+      ReopenOutput(source.job_id, *state);
+  if (!files.ok()) return files.status();
+  auto output = std::make_shared<JobOutputFiles>(
+      std::move(files->first), std::move(files->second), *source.ended);
+  return std::unique_ptr<OutputReader>(
+      new FileOutputReader(output, [] { return absl::OkStatus(); }));
+}
+
+absl::Status LinuxProcessHost::RemoveOutput(const std::string& job_id,
+                                            const std::string& host_state) {
+  absl::StatusOr<HostJobState> state = DecodeHostJobState(host_state);
+  if (!state.ok()) return state.status();
+  LaunchRequest request = UserRequest(*state, LaunchRequest::kRemoveOutput);
+  request.job_id = job_id;
+  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
+  if (request.has_output_dir_fd) {
+    if (state->output_dir != options_.output_dir) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the job's output is under ", state->output_dir,
+          ", which is no longer this server's --output_dir"));
+    }
+    context.attach_fds.push_back(output_dir_.get());
+  }
+  absl::StatusOr<std::vector<UniqueFd>> done =
+      RunLauncherTask(request, context);
+  if (!done.ok()) return done.status();
+  if (request.has_output_dir_fd &&
+      unlinkat(output_dir_.get(), job_id.c_str(), AT_REMOVEDIR) != 0 &&
+      errno != ENOENT) {
+    return ErrnoStatus(errno, "removing the job's output directory",
+                       ErrnoCause::kMachinery);
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Time
 
 absl::Time LinuxProcessHost::Now() { return absl::Now(); }
 
@@ -389,96 +719,55 @@ void LinuxProcessHost::CancelTimer(TimerId id) { loop_->CancelTimer(id); }
 // ---------------------------------------------------------------------------
 // The lifecycle (loop thread)
 
-void LinuxProcessHost::OnPidfdReadable(const std::shared_ptr<Job>& job) {
-  if (!job->pidfd) return;
-  siginfo_t si = {};
-  int rc;
-  do {
-    rc = waitid(static_cast<idtype_t>(P_PIDFD), job->pidfd.get(), &si,
-                WEXITED | WNOHANG);
-  } while (rc < 0 && errno == EINTR);
-  if (rc == 0 && si.si_pid == 0) return;  // not yet
-  std::optional<ExitInfo> exit;
-  if (rc == 0) exit = DecodeChildStatus(si.si_code, si.si_status);
-  if (rc == 0 && !exit) return;  // a stop/continue report
-  const JobEnd end = exit ? JobEnd::Of(*exit, Now()) : JobEnd::Lost(Now());
-  if (end.lost) {
-    // Someone else reaped our child: how it ended is unknowable.
-    LOG(ERROR) << "job " << job->id << ": cannot learn how pid " << job->pid
-               << " ended (" << ErrnoText(errno) << ")";
+void LinuxProcessHost::OnMonitorExit(const std::shared_ptr<Job>& job) {
+  if (job->pidfd_watch != 0) {
+    loop_->RemoveFd(job->monitor_pidfd.get(), job->pidfd_watch);
+    job->pidfd_watch = 0;
   }
-  OnMainExit(job, end);
-}
-
-void LinuxProcessHost::OnMainExit(const std::shared_ptr<Job>& job,
-                                  const JobEnd& end) {
-  if (job->end) return;
-  job->end = end;
-  if (job->pidfd_watch != 0)
-    loop_->RemoveFd(job->pidfd.get(), job->pidfd_watch);
-  job->pidfd.reset();
-  // Like systemd's KillMode=control-group: the job ends with its main
-  // process; whatever it left behind is killed.
-  absl::Status killed = SignalTree(*job, SIGKILL);
-  if (!killed.ok()) LOG(ERROR) << "job " << job->id << ": " << killed;
-  if (job->has_cgroup) {
-    CheckTreeGone(job);
-  } else {
-    // Nothing tells us when the group's last member is gone: the job ends
-    // now (see docs/ARCHITECTURE.md).
-    FinishJob(job);
-  }
-}
-
-void LinuxProcessHost::CheckTreeGone(const std::shared_ptr<Job>& job) {
-  if (job->finished) return;
-  // Read even before the main exit: the read re-arms the level-triggered
-  // EPOLLPRI (which fires when the launcher joins the cgroup, too).
-  absl::StatusOr<bool> populated;
-  {
-    absl::MutexLock l(&job->mu);
-    if (job->cgroup == nullptr) return;
-    populated = job->cgroup->Populated();
-  }
-  if (!populated.ok()) {
-    LOG(ERROR) << "job " << job->id << ": " << populated.status();
-    return;
-  }
-  if (!*populated && job->end) FinishJob(job);
-}
-
-void LinuxProcessHost::FinishJob(const std::shared_ptr<Job>& job) {
-  if (job->finished) return;
-  job->finished = true;
-  {
-    absl::MutexLock l(&job->mu);
-    job->tree_gone = true;
-    if (job->cgroup != nullptr) {
-      if (job->events_watch != 0) {
-        loop_->RemoveFd(job->cgroup->events_fd(), job->events_watch);
-      }
-      absl::Status removed = job->cgroup->Remove();
-      if (!removed.ok()) LOG(ERROR) << "job " << job->id << ": " << removed;
-      job->cgroup.reset();
+  if (job->own_child && reaper_ == nullptr) {
+    siginfo_t si;
+    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(),
+                  &si, WEXITED | WNOHANG) < 0 &&
+           errno == EINTR) {
     }
+  }
+  job->monitor_pidfd.reset();
+  const bool report = RunDirectory::ReadEnd(job->run_dir.get()).has_value();
+  JobEnd end = EndOf(job->run_dir.get(), job->state);
+  std::shared_ptr<ProcessObserver> observer;
+  bool discarded;
+  {
+    absl::MutexLock l(&job->mu);
+    if (job->ended) return;
+    job->ended = true;
+    // The monitor removed the cgroup; one that died first left it.
+    if (job->cgroup != nullptr && !report) {
+      job->cgroup->KillAndRemove(kTreeGoneWait).IgnoreError();
+    }
+    job->cgroup.reset();
+    observer = std::move(job->observer);
+    job->observer.reset();
+    discarded = job->discarded;
   }
   // No output notification from here on: OnOutput never follows OnEnd.
   watcher_->Close(job->watch);
+  if (reaper_ != nullptr) reaper_->ReapSoon();
+  if (!report) {
+    LOG(ERROR) << "job " << job->id << ": its monitor ended without "
+               << "recording the job's end: reported LOST";
+  }
+  if (discarded) {
+    CleanUp(job->id, job->state);
+    absl::MutexLock l(&mu_);
+    jobs_.erase(job->id);
+    return;
+  }
   bool notify;
   {
     absl::MutexLock l(&mu_);
-    --unfinished_;
     notify = !shutting_down_;
   }
-  // Orphans of this job were killed with it; reap them without waiting for
-  // SIGCHLD.
-  if (reaper_ != nullptr) reaper_->ReapSoon();
-  std::shared_ptr<ProcessObserver> observer = std::move(job->observer);
-  if (notify && observer != nullptr && job->end) {
-    JobEnd end = *job->end;
-    end.at = Now();
-    observer->OnEnd(end);
-  }
+  if (notify && observer != nullptr) observer->OnEnd(end);
 }
 
 }  // namespace cmdctl

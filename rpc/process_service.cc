@@ -181,6 +181,7 @@ class OutputReactor final
         OutputChunk& chunk = **next;
         bytes_sent_ += chunk.data.size();
         response_.set_stream(ToProto(chunk.stream));
+        response_.set_offset(chunk.offset);
         response_.set_data(std::move(chunk.data));
         write_in_flight_ = true;
         return Action::kWrite;
@@ -371,7 +372,9 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::RunProcess(
     FinishUnary(reactor, "", kMethod, "", caller.status());
     return reactor;
   }
-  absl::StatusOr<JobStatus> job = jobs_->Run(*caller, FromProto(*request));
+  absl::StatusOr<RunRequest> run = FromProto(*request);
+  absl::StatusOr<JobStatus> job =
+      run.ok() ? jobs_->Run(*caller, *run) : run.status();
   const std::string detail =
       absl::StrCat("run_as=\"", absl::CHexEscape(request->run_as()),
                    "\" command=\"", absl::CHexEscape(request->command()), "\"");
@@ -456,11 +459,35 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::ListProcesses(
     FinishUnary(reactor, "", kMethod, "", caller.status());
     return reactor;
   }
-  for (const JobStatus& job : jobs_->List(caller->identity)) {
-    ToProto(job, response->add_processes());
+  absl::StatusOr<JobQuery> query = FromProto(*request, caller->identity);
+  absl::StatusOr<StatusPage> page =
+      query.ok() ? jobs_->List(*query) : query.status();
+  if (page.ok()) {
+    for (const JobStatus& job : page->jobs) {
+      ToProto(job, response->add_processes());
+    }
+    response->set_next_page_token(page->next_page_token);
   }
-  FinishUnary(reactor, caller->identity, kMethod, "", absl::OkStatus(),
+  FinishUnary(reactor, caller->identity, kMethod, "", page.status(),
               absl::StrCat("count=", response->processes_size()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ProcessServiceImpl::RemoveProcess(
+    grpc::CallbackServerContext* context,
+    const v1::RemoveProcessRequest* request,
+    v1::RemoveProcessResponse* /*response*/) {
+  constexpr char kMethod[] = "RemoveProcess";
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const std::string& job_id = request->job_id();
+  absl::StatusOr<Caller> caller = Admit(*context);
+  if (!caller.ok()) {
+    FinishUnary(reactor, "", kMethod, job_id, caller.status());
+    return reactor;
+  }
+  absl::Status status = ValidateJobId(job_id);
+  if (status.ok()) status = jobs_->Remove(caller->identity, job_id);
+  FinishUnary(reactor, caller->identity, kMethod, job_id, status);
   return reactor;
 }
 
@@ -481,7 +508,7 @@ ProcessServiceImpl::GetProcessOutput(grpc::CallbackServerContext* context,
     return reactor;
   }
   absl::StatusOr<std::unique_ptr<OutputCursor>> cursor =
-      jobs_->OpenOutput(caller->identity, job_id, !request->snapshot());
+      jobs_->OpenOutput(caller->identity, job_id, FromProto(*request));
   if (!cursor.ok()) {
     reactor->FinishNow(cursor.status());
     return reactor;

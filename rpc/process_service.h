@@ -66,6 +66,10 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListProcessesRequest* request,
       v1::ListProcessesResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveProcess(
+      grpc::CallbackServerContext* context,
+      const v1::RemoveProcessRequest* request,
+      v1::RemoveProcessResponse* response) override;
 
   // Server shutdown, first step: every later call fails with UNAVAILABLE
   // "server shutting down", and every open output stream ends with that

@@ -18,23 +18,28 @@ absl::Status UnknownJob(const std::string& job_id) {
 
 }  // namespace
 
-// A reader of one fake job: every call goes back to the fake by id.
+// A reader of one fake job: every call goes back to the fake by id. The
+// reader of an ended job has the final totals it was opened with.
 class FakeProcessHost::Reader final : public OutputReader {
  public:
-  Reader(FakeProcessHost* host, std::string job_id)
-      : host_(host), job_id_(std::move(job_id)) {}
+  Reader(FakeProcessHost* host, std::string job_id,
+         std::optional<std::array<StreamTotals, 2>> final)
+      : host_(host), job_id_(std::move(job_id)), final_(final) {}
   absl::StatusOr<StreamWindow> Window(OutputStream stream) override {
-    return host_->WindowOf(job_id_, stream);
+    return host_->WindowOf(job_id_, stream, final_);
   }
   absl::StatusOr<ReadResult> Read(OutputStream stream, int64_t offset,
                                   absl::Span<char> buffer) override {
-    return host_->ReadOf(job_id_, stream, offset, buffer);
+    return host_->ReadOf(job_id_, stream, offset, buffer, final_);
   }
-  absl::Status Watch() override { return host_->WatchOf(job_id_); }
+  absl::Status Watch() override {
+    return final_ ? absl::OkStatus() : host_->WatchOf(job_id_);
+  }
 
  private:
   FakeProcessHost* const host_;
   const std::string job_id_;
+  const std::optional<std::array<StreamTotals, 2>> final_;
 };
 
 // --- switches ---------------------------------------------------------------
@@ -92,6 +97,18 @@ void FakeProcessHost::set_max_read_bytes(size_t n) {
   absl::MutexLock lock(&mu_);
   max_read_bytes_ = n;
 }
+void FakeProcessHost::set_limits_error(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  limits_error_ = std::move(status);
+}
+void FakeProcessHost::set_attach_error(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  attach_error_ = std::move(status);
+}
+void FakeProcessHost::set_remove_error(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  remove_error_ = std::move(status);
+}
 void FakeProcessHost::RunOnceBeforeRead(OutputStream stream,
                                         std::function<void()> fn) {
   absl::MutexLock lock(&mu_);
@@ -118,7 +135,11 @@ bool FakeProcessHost::AppendOutput(const std::string& job_id,
       return false;
     }
     if (job->ended) return false;
-    job->output[Index(stream)] += bytes;
+    const int s = Index(stream);
+    job->output[s] += bytes;
+    const int64_t cap = job->spec.max_output_bytes;
+    const int64_t size = static_cast<int64_t>(job->output[s].size());
+    if (cap > 0 && size - job->dropped[s] > cap) job->dropped[s] = size - cap;
     if (!job->armed) return true;
     job->armed = false;
     ++job->notifications;
@@ -141,8 +162,10 @@ bool FakeProcessHost::NotifyOutputSpuriously(const std::string& job_id) {
   return true;
 }
 
-bool FakeProcessHost::Exit(const std::string& job_id, const ExitInfo& exit) {
+bool FakeProcessHost::Exit(const std::string& job_id, const ExitInfo& exit,
+                           const ResourceUsage& usage, bool oom_killed) {
   std::shared_ptr<ProcessObserver> observer;
+  JobEnd end = JobEnd::Of(exit, clock_.Now());
   {
     absl::MutexLock lock(&mu_);
     FakeJob* job = FindLocked(job_id);
@@ -153,11 +176,62 @@ bool FakeProcessHost::Exit(const std::string& job_id, const ExitInfo& exit) {
     if (job->ended) return false;
     job->ended = true;
     job->armed = false;
+    job->usage = usage;
+    end.usage = usage;
+    end.oom_killed = oom_killed;
+    end.output = TotalsLocked(*job);
+    job->end = end;
     observer = std::move(job->observer);
     job->observer.reset();
   }
-  observer->OnEnd(JobEnd::Of(exit, clock_.Now()));
+  if (observer != nullptr) observer->OnEnd(end);
   return true;
+}
+
+void FakeProcessHost::SetUsage(const std::string& job_id,
+                               const ResourceUsage& usage) {
+  absl::MutexLock lock(&mu_);
+  if (FakeJob* job = FindLocked(job_id)) job->usage = usage;
+}
+
+void FakeProcessHost::DropFront(const std::string& job_id, OutputStream stream,
+                                int64_t n) {
+  absl::MutexLock lock(&mu_);
+  FakeJob* job = FindLocked(job_id);
+  if (job == nullptr) return;
+  const int s = Index(stream);
+  job->dropped[s] = std::min<int64_t>(
+      job->dropped[s] + n, static_cast<int64_t>(job->output[s].size()));
+}
+
+void FakeProcessHost::Tamper(const std::string& job_id, OutputStream stream) {
+  absl::MutexLock lock(&mu_);
+  if (FakeJob* job = FindLocked(job_id)) job->tampered[Index(stream)] = true;
+}
+
+void FakeProcessHost::Crash() {
+  std::vector<std::shared_ptr<ProcessObserver>> dropped;  // freed unlocked
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, job] : jobs_) {
+    dropped.push_back(std::move(job.observer));
+    job.observer.reset();
+    job.armed = false;
+  }
+}
+
+void FakeProcessHost::LoseEnd(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  if (FakeJob* job = FindLocked(job_id)) job->end.reset();
+}
+
+std::array<StreamTotals, 2> FakeProcessHost::TotalsLocked(
+    const FakeJob& job) const {
+  std::array<StreamTotals, 2> totals;
+  for (int s = 0; s < 2; ++s) {
+    totals[s].written = static_cast<int64_t>(job.output[s].size());
+    totals[s].discarded = job.dropped[s];
+  }
+  return totals;
 }
 
 // --- inspection
@@ -180,6 +254,12 @@ FakeProcessHost::JobSnapshot FakeProcessHost::job(
   s.watch_calls = job.watch_calls;
   s.armed = job.armed;
   s.notifications = job.notifications;
+  s.attach_count = job.attach_count;
+  s.released = job.released;
+  s.discarded = job.discarded;
+  s.output_removed = job.output_removed;
+  s.dropped[0] = job.dropped[0];
+  s.dropped[1] = job.dropped[1];
   return s;
 }
 
@@ -201,6 +281,9 @@ absl::StatusOr<StartedProcess> FakeProcessHost::Start(
     if (!start_error_.ok()) return start_error_;
     auto rule = program_errors_.find(spec.program);
     if (rule != program_errors_.end()) return rule->second;
+    if (!limits_error_.ok() && spec.limits != ResourceLimits{}) {
+      return limits_error_;
+    }
     if (observer == nullptr) {
       return absl::InvalidArgumentError("Start: null observer");
     }
@@ -214,6 +297,7 @@ absl::StatusOr<StartedProcess> FakeProcessHost::Start(
     job.observer = std::move(observer);
     started_ids_.push_back(spec.job_id);
     started.pid = job.pid;
+    started.host_state = HostStateOf(spec.job_id);
     exit_now = exit_during_start_;
   }
   if (exit_now.has_value()) Exit(spec.job_id, *exit_now);
@@ -228,16 +312,111 @@ absl::Status FakeProcessHost::Kill(const std::string& job_id) {
   return Signal(job_id, /*kill=*/true);
 }
 
+absl::StatusOr<std::optional<JobEnd>> FakeProcessHost::Attach(
+    const std::string& job_id, const std::string& host_state,
+    std::shared_ptr<ProcessObserver> observer) {
+  absl::MutexLock lock(&mu_);
+  if (!attach_error_.ok()) return attach_error_;
+  if (host_state != HostStateOf(job_id)) {
+    return absl::InvalidArgumentError("Attach: not this host's state");
+  }
+  FakeJob* job = FindLocked(job_id);
+  if (job == nullptr) {  // the host knows nothing of it
+    return std::optional<JobEnd>(JobEnd::Lost(clock_.Now()));
+  }
+  if (job->discarded) {
+    return std::optional<JobEnd>(JobEnd::Lost(clock_.Now()));
+  }
+  if (!job->ended) {
+    if (job->observer != nullptr) {
+      return absl::AlreadyExistsError("Attach: job already followed");
+    }
+    job->observer = std::move(observer);
+    ++job->attach_count;
+    return std::optional<JobEnd>();
+  }
+  ++job->attach_count;
+  if (job->end.has_value()) return std::optional<JobEnd>(*job->end);
+  JobEnd lost = JobEnd::Lost(clock_.Now());
+  lost.output = TotalsLocked(*job);
+  return std::optional<JobEnd>(lost);
+}
+
+std::vector<std::string> FakeProcessHost::Leftovers() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> ids;
+  for (const auto& [id, job] : jobs_) {
+    if (!job.released && !job.discarded) ids.push_back(id);
+  }
+  return ids;
+}
+
+void FakeProcessHost::Release(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  if (FakeJob* job = FindLocked(job_id)) job->released = true;
+}
+
+absl::Status FakeProcessHost::Discard(const std::string& job_id) {
+  std::shared_ptr<ProcessObserver> dropped;  // freed unlocked, never called
+  absl::MutexLock lock(&mu_);
+  if (!remove_error_.ok()) return remove_error_;
+  FakeJob* job = FindLocked(job_id);
+  if (job == nullptr) return absl::OkStatus();
+  dropped = std::move(job->observer);
+  job->observer.reset();
+  job->ended = true;
+  job->armed = false;
+  job->discarded = true;
+  job->released = true;
+  job->output_removed = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LiveStats> FakeProcessHost::Stats(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  const FakeJob* job = FindLocked(job_id);
+  if (job == nullptr || job->released || job->observer == nullptr) {
+    return UnknownJob(job_id);
+  }
+  return LiveStats{job->usage, TotalsLocked(*job)};
+}
+
 absl::StatusOr<std::unique_ptr<OutputReader>> FakeProcessHost::OpenOutput(
-    const std::string& job_id) {
+    const OutputSource& source) {
   absl::MutexLock lock(&mu_);
   if (!open_error_.ok()) return open_error_;
-  if (FindLocked(job_id) == nullptr) return UnknownJob(job_id);
-  return std::unique_ptr<OutputReader>(new Reader(this, job_id));
+  const FakeJob* job = FindLocked(source.job_id);
+  if (source.ended) {
+    if (job == nullptr || job->output_removed) {
+      return absl::DataLossError("the job's output files are gone");
+    }
+  } else if (job == nullptr || job->released || job->discarded) {
+    return UnknownJob(source.job_id);
+  }
+  return std::unique_ptr<OutputReader>(
+      new Reader(this, source.job_id, source.ended));
+}
+
+absl::Status FakeProcessHost::RemoveOutput(const std::string& job_id,
+                                           const std::string& host_state) {
+  absl::MutexLock lock(&mu_);
+  if (!remove_error_.ok()) return remove_error_;
+  if (host_state != HostStateOf(job_id)) {
+    return absl::InvalidArgumentError("RemoveOutput: not this host's state");
+  }
+  if (FakeJob* job = FindLocked(job_id)) job->output_removed = true;
+  return absl::OkStatus();
+}
+
+absl::Status FakeProcessHost::CheckLimits(const ResourceLimits& limits) {
+  absl::MutexLock lock(&mu_);
+  if (limits == ResourceLimits{}) return absl::OkStatus();
+  return limits_error_;
 }
 
 absl::StatusOr<StreamWindow> FakeProcessHost::WindowOf(
-    const std::string& job_id, OutputStream stream) {
+    const std::string& job_id, OutputStream stream,
+    const std::optional<std::array<StreamTotals, 2>>& final) {
   std::function<void()> after;
   StreamWindow window;
   {
@@ -245,17 +424,24 @@ absl::StatusOr<StreamWindow> FakeProcessHost::WindowOf(
     if (!window_error_.ok()) return window_error_;
     const FakeJob* job = FindLocked(job_id);
     if (job == nullptr) return UnknownJob(job_id);
-    window.end = static_cast<int64_t>(job->output[Index(stream)].size());
-    after = TakeHook(after_window_[Index(stream)]);
+    const int s = Index(stream);
+    if (job->tampered[s]) return absl::DataLossError("output file replaced");
+    if (final) {
+      window = StreamWindow{(*final)[s].discarded, (*final)[s].written};
+    } else {
+      window.start = job->dropped[s];
+      window.end = static_cast<int64_t>(job->output[s].size());
+    }
+    after = TakeHook(after_window_[s]);
   }
   if (after) after();
   return window;
 }
 
-absl::StatusOr<ReadResult> FakeProcessHost::ReadOf(const std::string& job_id,
-                                                   OutputStream stream,
-                                                   int64_t offset,
-                                                   absl::Span<char> buffer) {
+absl::StatusOr<ReadResult> FakeProcessHost::ReadOf(
+    const std::string& job_id, OutputStream stream, int64_t offset,
+    absl::Span<char> buffer,
+    const std::optional<std::array<StreamTotals, 2>>& final) {
   std::function<void()> before;
   {
     absl::MutexLock lock(&mu_);
@@ -268,12 +454,16 @@ absl::StatusOr<ReadResult> FakeProcessHost::ReadOf(const std::string& job_id,
   const FakeJob* job = FindLocked(job_id);
   if (job == nullptr) return UnknownJob(job_id);
   if (offset < 0) return absl::InvalidArgumentError("negative offset");
-  const std::string& data = job->output[Index(stream)];
-  ReadResult result{offset, 0};
-  if (static_cast<size_t>(offset) >= data.size()) return result;
-  size_t n = std::min(buffer.size(), data.size() - offset);
+  const int s = Index(stream);
+  if (job->tampered[s]) return absl::DataLossError("output file replaced");
+  const std::string& data = job->output[s];
+  int64_t end = static_cast<int64_t>(data.size());
+  if (final) end = std::min(end, (*final)[s].written);
+  ReadResult result{std::max(offset, job->dropped[s]), 0};
+  if (result.offset >= end) return result;
+  size_t n = std::min(buffer.size(), static_cast<size_t>(end - result.offset));
   if (max_read_bytes_ != 0) n = std::min(n, max_read_bytes_);
-  memcpy(buffer.data(), data.data() + offset, n);
+  memcpy(buffer.data(), data.data() + result.offset, n);
   result.size = n;
   return result;
 }

@@ -17,6 +17,11 @@
 //   host.clock().AdvanceTime(absl::Seconds(5)); // the grace timer: KILL
 //   host.clock().RunReady();                    // the queued exit arrives
 //
+// Restarts: Crash() drops every observer (the server died; its jobs run
+// on, and ends that happen now are kept as the host's record of them);
+// a new JobManager over the same fake then Recovers them through Attach.
+// LoseEnd() makes a kept end unknowable (Attach reports it LOST).
+//
 // Output notifications follow the seam's contract strictly: AppendOutput
 // calls OnOutput only when an OutputReader::Watch armed it (and disarms it),
 // so a test proves that a reader arms before it waits; job(id).watch_calls
@@ -30,6 +35,7 @@
 #define CMDCTL_TESTS_FAKES_FAKE_PROCESS_HOST_H_
 
 #include <cstddef>
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -102,6 +108,12 @@ class FakeProcessHost : public ProcessHost {
   // Read returns at most `n` bytes per call, however many were asked for (a
   // short read, as pread may do). 0: no limit (the default).
   void set_max_read_bytes(size_t n);
+  // CheckLimits (and so Start with limits) fails with `status` for any
+  // non-zero limit.
+  void set_limits_error(absl::Status status);
+  // Attach / RemoveOutput / Discard fail with `status`.
+  void set_attach_error(absl::Status status);
+  void set_remove_error(absl::Status status);
 
   // Runs `fn` once, on the reading thread and without the fake's lock held,
   // just before the next Read of `stream` (any job) reads: a way to make
@@ -124,10 +136,26 @@ class FakeProcessHost : public ProcessHost {
   // Calls observer->OnOutput() on this thread whether armed or not (the
   // contract allows spurious notifications). False for an ended job.
   bool NotifyOutputSpuriously(const std::string& job_id);
-  // Ends the job: calls observer->OnEnd({exit, Now()}) on this thread and
-  // drops the observer. Returns false when the job had already ended (a
-  // real host reports an end exactly once); ADD_FAILUREs for an unknown id.
-  bool Exit(const std::string& job_id, const ExitInfo& exit);
+  // Ends the job: calls observer->OnEnd({exit, Now(), usage, oom_killed,
+  // the output totals}) on this thread and drops the observer (without an
+  // observer, after Crash, the end is kept for Attach). Returns false when
+  // the job had already ended (a real host reports an end exactly once);
+  // ADD_FAILUREs for an unknown id.
+  bool Exit(const std::string& job_id, const ExitInfo& exit,
+            const ResourceUsage& usage = {}, bool oom_killed = false);
+  // The job's live usage (Stats) from now on.
+  void SetUsage(const std::string& job_id, const ResourceUsage& usage);
+  // Drops the first `n` bytes of the stream (as the output cap does when the
+  // stream passes spec.max_output_bytes, which AppendOutput applies too).
+  void DropFront(const std::string& job_id, OutputStream stream, int64_t n);
+  // The owner truncated or replaced the stream's file: its reads and
+  // windows fail with DATA_LOSS from now on.
+  void Tamper(const std::string& job_id, OutputStream stream);
+
+  // The server process died: every observer is dropped without a call.
+  void Crash();
+  // The host's record of the (kept) end of `job_id` is gone.
+  void LoseEnd(const std::string& job_id);
 
   // ---------------------------------------------------------------------
   // Inspection.
@@ -144,6 +172,11 @@ class FakeProcessHost : public ProcessHost {
     int watch_calls = 0;          // Watch calls (failed ones included)
     bool armed = false;           // a notification is armed now
     int notifications = 0;        // OnOutput calls made
+    int attach_count = 0;         // successful Attach calls
+    bool released = false;        // Release was called
+    bool discarded = false;       // Discard was called
+    bool output_removed = false;  // RemoveOutput or Discard removed it
+    int64_t dropped[2] = {0, 0};  // bytes dropped from each stream's front
   };
   JobSnapshot job(const std::string& job_id) const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -160,10 +193,25 @@ class FakeProcessHost : public ProcessHost {
   absl::StatusOr<StartedProcess> Start(
       const ProcessSpec& spec,
       std::shared_ptr<ProcessObserver> observer) override;
+  absl::StatusOr<std::optional<JobEnd>> Attach(
+      const std::string& job_id, const std::string& host_state,
+      std::shared_ptr<ProcessObserver> observer) override;
+  std::vector<std::string> Leftovers() override;
+  void Release(const std::string& job_id) override;
+  absl::Status Discard(const std::string& job_id) override;
   absl::Status Terminate(const std::string& job_id) override;
   absl::Status Kill(const std::string& job_id) override;
+  absl::StatusOr<LiveStats> Stats(const std::string& job_id) override;
   absl::StatusOr<std::unique_ptr<OutputReader>> OpenOutput(
-      const std::string& job_id) override;
+      const OutputSource& source) override;
+  absl::Status RemoveOutput(const std::string& job_id,
+                            const std::string& host_state) override;
+  absl::Status CheckLimits(const ResourceLimits& limits) override;
+
+  // The host_state the fake gives `job_id`.
+  static std::string HostStateOf(const std::string& job_id) {
+    return "fake:" + job_id;
+  }
   absl::Time Now() override { return clock_.Now(); }
   TimerId RunAfter(absl::Duration delay, std::function<void()> fn) override {
     return clock_.RunAfter(delay, std::move(fn));
@@ -176,8 +224,16 @@ class FakeProcessHost : public ProcessHost {
     ProcessSpec spec;
     int pid = 0;
     std::shared_ptr<ProcessObserver> observer;  // null once ended
-    std::string output[2];
+    std::string output[2];  // every byte written, from byte 0
+    int64_t dropped[2] = {0, 0};
+    bool tampered[2] = {false, false};
+    ResourceUsage usage;
+    std::optional<JobEnd> end;  // its end, once ended (unless lost)
     bool ended = false;
+    int attach_count = 0;
+    bool released = false;
+    bool discarded = false;
+    bool output_removed = false;
     bool armed = false;  // a Watch waits for the next append
     int watch_calls = 0;
     int notifications = 0;
@@ -185,12 +241,15 @@ class FakeProcessHost : public ProcessHost {
     int kill_count = 0;
   };
 
-  // The Reader's operations, by job id.
-  absl::StatusOr<StreamWindow> WindowOf(const std::string& job_id,
-                                        OutputStream stream);
-  absl::StatusOr<ReadResult> ReadOf(const std::string& job_id,
-                                    OutputStream stream, int64_t offset,
-                                    absl::Span<char> buffer);
+  // The Reader's operations, by job id; `final` for an ended job's reader.
+  absl::StatusOr<StreamWindow> WindowOf(
+      const std::string& job_id, OutputStream stream,
+      const std::optional<std::array<StreamTotals, 2>>& final);
+  absl::StatusOr<ReadResult> ReadOf(
+      const std::string& job_id, OutputStream stream, int64_t offset,
+      absl::Span<char> buffer,
+      const std::optional<std::array<StreamTotals, 2>>& final);
+  std::array<StreamTotals, 2> TotalsLocked(const FakeJob& job) const;
   absl::Status WatchOf(const std::string& job_id);
 
   FakeJob* FindLocked(const std::string& job_id)
@@ -217,6 +276,9 @@ class FakeProcessHost : public ProcessHost {
   absl::Status read_error_ ABSL_GUARDED_BY(mu_);
   absl::Status window_error_ ABSL_GUARDED_BY(mu_);
   absl::Status watch_error_ ABSL_GUARDED_BY(mu_);
+  absl::Status limits_error_ ABSL_GUARDED_BY(mu_);
+  absl::Status attach_error_ ABSL_GUARDED_BY(mu_);
+  absl::Status remove_error_ ABSL_GUARDED_BY(mu_);
   size_t max_read_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::function<void()>> before_read_[2] ABSL_GUARDED_BY(mu_);
   std::vector<std::function<void()>> after_window_[2] ABSL_GUARDED_BY(mu_);

@@ -4,7 +4,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/process_host.h"
 #include "gmock/gmock.h"
@@ -17,10 +19,24 @@ class MockProcessHost : public ProcessHost {
               (const ProcessSpec& spec,
                std::shared_ptr<ProcessObserver> observer),
               (override));
+  MOCK_METHOD(absl::StatusOr<std::optional<JobEnd>>, Attach,
+              (const std::string& job_id, const std::string& host_state,
+               std::shared_ptr<ProcessObserver> observer),
+              (override));
+  MOCK_METHOD(std::vector<std::string>, Leftovers, (), (override));
+  MOCK_METHOD(void, Release, (const std::string& job_id), (override));
+  MOCK_METHOD(absl::Status, Discard, (const std::string& job_id), (override));
   MOCK_METHOD(absl::Status, Terminate, (const std::string& job_id), (override));
   MOCK_METHOD(absl::Status, Kill, (const std::string& job_id), (override));
+  MOCK_METHOD(absl::StatusOr<LiveStats>, Stats, (const std::string& job_id),
+              (override));
   MOCK_METHOD(absl::StatusOr<std::unique_ptr<OutputReader>>, OpenOutput,
-              (const std::string& job_id), (override));
+              (const OutputSource& source), (override));
+  MOCK_METHOD(absl::Status, RemoveOutput,
+              (const std::string& job_id, const std::string& host_state),
+              (override));
+  MOCK_METHOD(absl::Status, CheckLimits, (const ResourceLimits& limits),
+              (override));
   MOCK_METHOD(absl::Time, Now, (), (override));
   MOCK_METHOD(TimerId, RunAfter,
               (absl::Duration delay, std::function<void()> fn), (override));
