@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,37 @@ bool WriteAll(int fd, absl::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
+}
+
+absl::Status EnsurePrivateDirectory(const std::string& path) {
+  if (path.empty() || path[0] != '/') {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is not an absolute path"));
+  }
+  // Missing parents first (root's, like /var/lib), then the directory.
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const std::string parent = path.substr(0, slash);
+    if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, absl::StrCat("creating ", parent),
+                         ErrnoCause::kMachinery);
+    }
+  }
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, absl::StrCat("creating ", path),
+                       ErrnoCause::kMachinery);
+  }
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    return ErrnoStatus(errno, path, ErrnoCause::kMachinery);
+  }
+  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " must be a directory owned by uid ", geteuid(),
+        " and writable by nobody else (mode 0700)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cmdctl

@@ -35,6 +35,12 @@ absl::StatusOr<std::string> ReadFileToString(
     int dirfd, const std::string& path, size_t max_bytes = 1 << 20,
     ErrnoCause cause = ErrnoCause::kRequest);
 
+// A directory only this process's user may change: made (mode 0700, with
+// missing parents 0755) when absent; FAILED_PRECONDITION naming it when it
+// is not a directory, not owned by this user, or writable by group or
+// others.
+absl::Status EnsurePrivateDirectory(const std::string& path);
+
 // Writes all of `data`, retrying short writes and EINTR. false (errno set)
 // on failure.
 bool WriteAll(int fd, absl::string_view data);

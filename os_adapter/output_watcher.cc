@@ -20,9 +20,10 @@ class OutputWatcher::Target {
 
   const std::string paths[2];
   const std::function<void()> notify;
-  // Guarded by the watcher's mu_: each file's latest wd (-1: none), and
-  // whether the target is closed.
+  // Guarded by the watcher's mu_: each file's latest wd (-1: none), whether
+  // it has fired (its IN_MODIFY was read), and whether the target is closed.
   int wd[2] = {-1, -1};
+  bool fired[2] = {false, false};
   bool closed = false;
 };
 
@@ -54,13 +55,19 @@ std::shared_ptr<OutputWatcher::Target> OutputWatcher::NewTarget(
 absl::Status OutputWatcher::Arm(const std::shared_ptr<Target>& target) {
   // inotify_add_watch on a watch still armed keeps its wd (the mask is
   // replaced, IN_ONESHOT included); after it fired, it makes a new one.
-  // Always asking the kernel (rather than trusting wd[]) makes the arming
-  // exact even while a fired watch's events are still queued. mu_ is held
-  // from inotify_add_watch until by_wd_ knows the wd, so the loop never
-  // reads an event for a wd it cannot map.
+  // But a one-shot watch is removed by the kernel a moment AFTER its
+  // IN_MODIFY is queued: re-armed in that gap, add_watch returns the dying
+  // watch, which then vanishes and leaves the file unwatched (seen on slow
+  // CPUs). So a watch whose event we have read is removed first (EINVAL if
+  // the kernel got there already): add_watch then always makes a live one.
+  // mu_ is held from inotify_add_watch until by_wd_ knows the wd, so the
+  // loop never reads an event for a wd it cannot map.
   absl::MutexLock l(&mu_);
   if (target->closed) return absl::OkStatus();  // ended: its end is due
   for (int s = 0; s < 2; ++s) {
+    if (target->wd[s] >= 0 && target->fired[s]) {
+      inotify_rm_watch(inotify_.get(), target->wd[s]);
+    }
     const int wd = inotify_add_watch(inotify_.get(), target->paths[s].c_str(),
                                      IN_MODIFY | IN_ONESHOT);
     if (wd < 0) {
@@ -70,6 +77,7 @@ absl::Status OutputWatcher::Arm(const std::shared_ptr<Target>& target) {
     }
     // A previous wd that fired stays in by_wd_ until its IN_IGNORED.
     target->wd[s] = wd;
+    target->fired[s] = false;
     by_wd_[wd] = target;
   }
   return absl::OkStatus();
@@ -109,12 +117,20 @@ void OutputWatcher::Drain() {
   {
     absl::MutexLock l(&mu_);
     if (overflow) {
-      // Events were lost: every target with a watch may have new output.
-      for (const auto& [wd, target] : by_wd_) fired.push_back(target);
+      // Events were lost: every target with a watch may have new output,
+      // and any of its watches may have fired.
+      for (const auto& [wd, target] : by_wd_) {
+        fired.push_back(target);
+        target->fired[0] = target->fired[1] = true;
+      }
     } else {
       for (int wd : modified) {
         auto it = by_wd_.find(wd);
-        if (it != by_wd_.end()) fired.push_back(it->second);
+        if (it == by_wd_.end()) continue;
+        fired.push_back(it->second);
+        for (int s = 0; s < 2; ++s) {
+          if (it->second->wd[s] == wd) it->second->fired[s] = true;
+        }
       }
     }
     // After the lookups: a wd's IN_IGNORED follows its IN_MODIFY.

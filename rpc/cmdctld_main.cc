@@ -1,7 +1,11 @@
 // cmdctld: the cmdctl host agent (SPEC §8).
 //
 //   cmdctld --listen=localhost:9090 --cert=server.pem --key=server.key
-//           --ca=ca.pem [--output_dir=DIR]
+//           --ca=ca.pem [--output_dir=DIR] [--state_dir=/var/lib/cmdctl]
+//           [--retention=168h] [--max_output_bytes=1G] [--default_memory=SIZE]
+//           [--default_cpus=N] [--default_pids=N]
+//           [--max_jobs_per_identity=1000] [--stop_grace=5s]
+//           [--stop_jobs_on_exit]
 //
 // Threads: SIGTERM and SIGINT are blocked before any thread starts, so every
 // thread (gRPC's, the host's) inherits the mask and the main thread alone
@@ -25,7 +29,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/strings/numbers.h"
+#include "common/file_util.h"
+#include "common/units.h"
 #include "domain/job_manager.h"
+#include "job_store/sqlite_job_store.h"
 #include "os_adapter/linux_process_host.h"
 #include "os_adapter/random_id.h"
 #include "rpc/server.h"
@@ -40,14 +48,38 @@ DEFINE_string(ca, "", "PEM CA that client certificates must chain to");
 DEFINE_string(output_dir, "",
               "keep job output under DIR/<job_id>/ instead of each run-as "
               "user's ~/.local/state/cmdctl/jobs/");
+DEFINE_string(state_dir, "/var/lib/cmdctl",
+              "job records (cmdctl.db) and the jobs' monitor state; made "
+              "(mode 0700) if missing, must be owned by this server's user "
+              "and writable by nobody else");
+DEFINE_string(retention, "168h",
+              "remove an ended job's record and output this long after it "
+              "ended (0: keep everything)");
+DEFINE_string(max_output_bytes, "1G",
+              "per stream and job, keep at most about this much output: "
+              "past it the oldest bytes are dropped (0: no cap; else at "
+              "least 64K)");
+DEFINE_string(default_memory, "",
+              "memory limit of a job that asks for none, and the most a job "
+              "may ask for (e.g. 512M; empty: none)");
+DEFINE_string(default_cpus, "",
+              "CPU limit of a job that asks for none, and the most a job may "
+              "ask for (e.g. 1.5; empty: none)");
+DEFINE_string(default_pids, "",
+              "process limit of a job that asks for none, and the most a job "
+              "may ask for (e.g. 1024; empty: none)");
+DEFINE_uint64(max_jobs_per_identity, 1000,
+              "running jobs per caller identity (0: no limit)");
+DEFINE_bool(stop_jobs_on_exit, false,
+            "on SIGTERM/SIGINT, stop every running job (TERM, --stop_grace, "
+            "KILL) before exiting; by default they keep running for the next "
+            "start of cmdctld");
 DEFINE_string(port_file, "",
               "once listening, write the bound port (a decimal number and a "
               "newline) to this file (for tests with --listen=...:0)");
-DEFINE_string(shutdown_grace, "5s",
-              "on SIGTERM/SIGINT, running jobs get TERM and are KILLed after "
-              "this long (e.g. 500ms, 5s, 1m)");
 DEFINE_string(stop_grace, "5s",
-              "default grace period of StopProcess when the request sets none");
+              "grace period of StopProcess when the request sets none, of "
+              "timeouts and of --stop_jobs_on_exit (e.g. 500ms, 5s, 1m)");
 // 32 KiB, chosen by measurement (docs/RPC.md): 16 KiB to 256 KiB cost about
 // the same server CPU per GiB and stream equally fast within the noise, while
 // memory grows with the chunk: 1,000 active followers peaked at 133 MiB of
@@ -60,14 +92,18 @@ DEFINE_string(launcher, "",
 namespace cmdctl {
 namespace {
 
+// The smallest output cap: the monitor drops whole 4 KiB blocks and moves at
+// most cap/16 at a time, so below this the disk could not stay within 1.25x.
+constexpr int64_t kMinOutputCap = 64 * 1024;
+
 int Fail(const std::string& message) {
   LOG(ERROR) << message;
   fprintf(stderr, "cmdctld: %s\n", message.c_str());
   return 1;
 }
 
-// Each job holds a few fds for as long as the server lives (its output
-// files), so take every fd the hard limit allows.
+// Each running job holds a few fds (and each reader two), so take every fd
+// the hard limit allows.
 void RaiseFdLimit() {
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
@@ -106,24 +142,73 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
-int Main() {
-  absl::Duration shutdown_grace, stop_grace;
-  if (!absl::ParseDuration(FLAGS_shutdown_grace, &shutdown_grace) ||
-      shutdown_grace < absl::ZeroDuration()) {
-    return Fail("--shutdown_grace: not a duration >= 0: " +
-                FLAGS_shutdown_grace);
+// The server's flags, parsed and checked.
+struct Settings {
+  absl::Duration stop_grace;
+  absl::Duration retention;
+  int64_t max_output_bytes = 0;
+  LimitDefaults limit_defaults;
+};
+
+absl::StatusOr<absl::Duration> DurationFlag(const std::string& name,
+                                            const std::string& text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", name, ": not a duration >= 0 (e.g. 500ms, 5s, 168h): ", text));
   }
-  if (!absl::ParseDuration(FLAGS_stop_grace, &stop_grace) ||
-      stop_grace < absl::ZeroDuration()) {
-    return Fail("--stop_grace: not a duration >= 0: " + FLAGS_stop_grace);
+  return d;
+}
+
+absl::StatusOr<Settings> ParseSettings() {
+  Settings out;
+  absl::StatusOr<absl::Duration> d = DurationFlag("stop_grace", FLAGS_stop_grace);
+  if (!d.ok()) return d.status();
+  out.stop_grace = *d;
+  d = DurationFlag("retention", FLAGS_retention);
+  if (!d.ok()) return d.status();
+  out.retention = *d;
+  absl::StatusOr<int64_t> size =
+      ParseByteSize(FLAGS_max_output_bytes, "--max_output_bytes");
+  if (!size.ok()) return size.status();
+  if (*size != 0 && *size < kMinOutputCap) {
+    return absl::InvalidArgumentError(
+        "--max_output_bytes: 0 (no cap) or at least 64K");
+  }
+  out.max_output_bytes = *size;
+  if (!FLAGS_default_memory.empty()) {
+    size = ParseByteSize(FLAGS_default_memory, "--default_memory");
+    if (!size.ok()) return size.status();
+    out.limit_defaults.memory_bytes = *size;
+  }
+  if (!FLAGS_default_cpus.empty()) {
+    size = ParseCpuMillicores(FLAGS_default_cpus, "--default_cpus");
+    if (!size.ok()) return size.status();
+    out.limit_defaults.cpu_millicores = *size;
+  }
+  if (!FLAGS_default_pids.empty()) {
+    int64_t pids = 0;
+    if (!absl::SimpleAtoi(FLAGS_default_pids, &pids) || pids < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--default_pids: not a number of processes: ", FLAGS_default_pids));
+    }
+    out.limit_defaults.pids = pids;
   }
   if (FLAGS_output_chunk_bytes < 1024 ||
       FLAGS_output_chunk_bytes > 3 * 1024 * 1024) {
-    return Fail("--output_chunk_bytes must be within 1 KiB .. 3 MiB");
+    return absl::InvalidArgumentError(
+        "--output_chunk_bytes must be within 1 KiB .. 3 MiB");
   }
   if (FLAGS_cert.empty() || FLAGS_key.empty() || FLAGS_ca.empty()) {
-    return Fail("--cert, --key and --ca are required (mutual TLS only)");
+    return absl::InvalidArgumentError(
+        "--cert, --key and --ca are required (mutual TLS only)");
   }
+  return out;
+}
+
+int Main() {
+  absl::StatusOr<Settings> settings = ParseSettings();
+  if (!settings.ok()) return Fail(std::string(settings.status().message()));
 
   RaiseFdLimit();
 
@@ -135,10 +220,20 @@ int Main() {
   if (!tls.ok()) {
     return Fail(absl::StrCat("refusing to start: ", tls.status().message()));
   }
+  if (absl::Status state = EnsurePrivateDirectory(FLAGS_state_dir);
+      !state.ok()) {
+    return Fail(absl::StrCat("refusing to start: ", state.message()));
+  }
+  absl::StatusOr<std::unique_ptr<store::SqliteJobStore>> records =
+      store::SqliteJobStore::Open(FLAGS_state_dir + "/cmdctl.db");
+  if (!records.ok()) {
+    return Fail(absl::StrCat("refusing to start: ", records.status().message()));
+  }
 
   LinuxProcessHostOptions host_options;
   host_options.launcher_path =
       FLAGS_launcher.empty() ? DefaultLauncherPath() : FLAGS_launcher;
+  host_options.state_dir = FLAGS_state_dir;
   host_options.output_dir = FLAGS_output_dir;
   host_options.reap_orphans = true;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
@@ -146,15 +241,37 @@ int Main() {
   if (!host.ok()) {
     return Fail(absl::StrCat("refusing to start: ", host.status().message()));
   }
+  // Defaults the host cannot enforce would make every job fail: refuse now.
+  if (absl::Status enforceable =
+          (*host)->CheckLimits(settings->limit_defaults);
+      !enforceable.ok()) {
+    return Fail(absl::StrCat("refusing to start: --default_* limits: ",
+                             enforceable.message()));
+  }
   if (geteuid() != 0) {
     LOG(WARNING) << "not running as root (uid " << geteuid()
                  << "): jobs can run only as this server's own user";
   }
 
   JobManagerOptions job_options;
-  job_options.default_stop.grace = stop_grace;
+  job_options.default_stop.grace = settings->stop_grace;
   job_options.output_chunk_bytes = FLAGS_output_chunk_bytes;
-  JobManager jobs(host->get(), NewJobId, job_options);
+  job_options.limit_defaults = settings->limit_defaults;
+  job_options.max_output_bytes = settings->max_output_bytes;
+  job_options.max_jobs_per_identity = FLAGS_max_jobs_per_identity;
+  job_options.retention = settings->retention;
+  JobManager jobs(host->get(), records->get(), NewJobId, job_options);
+  absl::StatusOr<JobManager::Recovery> recovered = jobs.Recover();
+  if (!recovered.ok()) {
+    return Fail(absl::StrCat("refusing to start: cannot read the job records: ",
+                             recovered.status().message()));
+  }
+  LOG(INFO) << "job records: " << recovered->running
+            << " running jobs taken up, " << recovered->ended
+            << " ended while no server ran (" << recovered->lost
+            << " of them LOST), " << recovered->discarded
+            << " unrecorded leftovers discarded, " << recovered->failed
+            << " could not be taken up";
 
   ServerOptions server_options;
   server_options.listen_address = FLAGS_listen;
@@ -166,10 +283,12 @@ int Main() {
   }
   LOG(INFO) << "cmdctld listening on " << FLAGS_listen << " (port "
             << (*server)->port() << "), mutual TLS 1.3";
+  std::optional<absl::Duration> stop_jobs;
+  if (FLAGS_stop_jobs_on_exit) stop_jobs = settings->stop_grace;
   if (!FLAGS_port_file.empty()) {
     if (absl::Status s = WritePortFile(FLAGS_port_file, (*server)->port());
         !s.ok()) {
-      (*server)->Shutdown(shutdown_grace);
+      (*server)->Shutdown(stop_jobs);
       return Fail(std::string(s.message()));
     }
   }
@@ -181,10 +300,11 @@ int Main() {
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
   }
-  LOG(INFO) << "got " << strsignal(sig) << ": graceful shutdown";
-  (*server)->Shutdown(shutdown_grace);
+  LOG(INFO) << "got " << strsignal(sig) << ": shutting down"
+            << (stop_jobs ? ", stopping every job" : ", jobs keep running");
+  (*server)->Shutdown(stop_jobs);
   server->reset();
-  // `jobs` and the host go in reverse order of creation.
+  // `jobs`, the host and the records go in reverse order of creation.
   return 0;
 }
 
@@ -208,7 +328,10 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   gflags::SetUsageMessage(
       "cmdctld --listen=localhost:9090 --cert=server.pem --key=server.key "
-      "--ca=ca.pem [--output_dir=DIR]");
+      "--ca=ca.pem [--output_dir=DIR] [--state_dir=/var/lib/cmdctl] "
+      "[--retention=168h] [--max_output_bytes=1G] [--default_memory=SIZE] "
+      "[--default_cpus=N] [--default_pids=N] [--max_jobs_per_identity=1000] "
+      "[--stop_grace=5s] [--stop_jobs_on_exit]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   if (argc > 1) {

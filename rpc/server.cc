@@ -94,16 +94,25 @@ CmdctlServer::~CmdctlServer() {
   }
 }
 
-void CmdctlServer::Shutdown(absl::Duration job_grace) {
+void CmdctlServer::Shutdown(std::optional<absl::Duration> stop_jobs) {
   if (shut_down_) return;
   shut_down_ = true;
-  LOG(INFO) << "shutting down: ending output streams, stopping jobs (grace "
-            << absl::FormatDuration(job_grace) << ")";
   service_->BeginShutdown();
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {
     health->SetServingStatus(false);
   }
+  if (!stop_jobs.has_value()) {
+    LOG(INFO) << "shutting down: ending output streams; jobs keep running";
+    service_->AbortPendingStops();
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + kCallDrainTime));
+    server_->Wait();
+    LOG(INFO) << "server stopped";
+    return;
+  }
+  const absl::Duration job_grace = *stop_jobs;
+  LOG(INFO) << "shutting down: ending output streams, stopping jobs (grace "
+            << absl::FormatDuration(job_grace) << ")";
   // Shared: `done` may run after we gave up waiting.
   auto jobs_ended = std::make_shared<absl::Notification>();
   jobs_->StopAll(job_grace, [jobs_ended] { jobs_ended->Notify(); });

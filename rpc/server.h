@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,12 +48,14 @@ class CmdctlServer {
 
   // The graceful shutdown (SIGTERM/SIGINT): new calls fail with UNAVAILABLE
   // "server shutting down", open output streams end with that status, the
-  // health service reports NOT_SERVING, every running job is stopped (TERM,
-  // then KILL after `job_grace`) and waited for, so that none is left
-  // orphaned with no server to report or stop it; then the gRPC server
-  // stops (pending StopProcess calls have their answers by then). Blocks.
-  // Idempotent.
-  void Shutdown(absl::Duration job_grace);
+  // health service reports NOT_SERVING. With `stop_jobs` (the grace of
+  // --stop_jobs_on_exit) every running job is stopped (TERM, then KILL
+  // after the grace) and waited for, and pending StopProcess calls get
+  // their answers; without, jobs keep running for the next start (their
+  // records say so) and pending StopProcess calls are answered UNAVAILABLE
+  // (the stop itself goes on: its KILL is kept in the job's record). Then
+  // the gRPC server stops. Blocks. Idempotent.
+  void Shutdown(std::optional<absl::Duration> stop_jobs);
 
  private:
   CmdctlServer(JobManager* jobs, std::unique_ptr<ProcessServiceImpl> service)

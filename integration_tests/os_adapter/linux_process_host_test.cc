@@ -101,7 +101,7 @@ class TestObserver : public ProcessObserver {
 absl::StatusOr<std::string> ReadOutput(ProcessHost& host, const std::string& id,
                                        OutputStream stream, int64_t offset,
                                        size_t max) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(OutputSource{id, "", std::nullopt});
   if (!reader.ok()) return reader.status();
   absl::StatusOr<StreamWindow> window = (*reader)->Window(stream);
   if (!window.ok()) return window.status();
@@ -116,7 +116,7 @@ absl::StatusOr<std::string> ReadOutput(ProcessHost& host, const std::string& id,
 
 absl::StatusOr<int64_t> OutputSize(ProcessHost& host, const std::string& id,
                                    OutputStream stream) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(OutputSource{id, "", std::nullopt});
   if (!reader.ok()) return reader.status();
   absl::StatusOr<StreamWindow> window = (*reader)->Window(stream);
   if (!window.ok()) return window.status();
@@ -124,7 +124,7 @@ absl::StatusOr<int64_t> OutputSize(ProcessHost& host, const std::string& id,
 }
 
 absl::Status WatchOutput(ProcessHost& host, const std::string& id) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(id);
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(OutputSource{id, "", std::nullopt});
   if (!reader.ok()) return reader.status();
   return (*reader)->Watch();
 }

@@ -15,6 +15,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/domain/domain_test_support.h"
+#include "tests/domain/job_manager_support.h"
+#include "tests/fakes/fake_job_store.h"
 #include "tests/fakes/fake_process_host.h"
 
 namespace cmdctl::test {
@@ -35,7 +37,8 @@ TEST(ConcurrencyTest,
   FakeProcessHost host;
   JobManagerOptions options;
   options.output_chunk_bytes = 37;  // many chunks, odd boundaries
-  JobManager manager(&host, SequentialIds(), options);
+  FakeJobStore store;
+  JobManager manager(&host, &store, SequentialIds(), options);
   const std::string id = manager.Run(kAlice, Cmd("producer")).value().job_id;
 
   constexpr int kWrites = 600;
@@ -76,8 +79,8 @@ TEST(ConcurrencyTest,
   for (int k = 0; k < kReaders; ++k) {
     readers.emplace_back([&, k] {
       milestones[k]->WaitForNotification();
-      auto snapshot = manager.OpenOutput("alice", id, /*follow=*/false);
-      auto follow = manager.OpenOutput("alice", id, /*follow=*/true);
+      auto snapshot = manager.OpenOutput("alice", id, Snapshot());
+      auto follow = manager.OpenOutput("alice", id, Follow());
       ASSERT_TRUE(snapshot.ok() && follow.ok());
       snapshots[k] = DrainNow(**snapshot);
       got[k] = DrainToEnd(**follow);
@@ -115,7 +118,8 @@ TEST(ConcurrencyTest, StopsRacingEachOtherAndTheExitConvergeOnOneFinalStatus) {
     host.set_on_terminate(trial % 2 == 0 ? SignalResponse::kExitInline
                                          : SignalResponse::kIgnore);
     host.set_on_kill(SignalResponse::kExitInline);
-    JobManager manager(&host, SequentialIds());
+    FakeJobStore store;
+    JobManager manager(&host, &store, SequentialIds());
     const std::string id = manager.Run(kAlice, Cmd("sleep")).value().job_id;
 
     StopOutcome outcome;
@@ -167,7 +171,8 @@ TEST(ConcurrencyTest, FollowersOfAStoppedJobAllEndWithTheFullOutput) {
   FakeProcessHost host;
   host.set_on_terminate(SignalResponse::kIgnore);
   host.set_on_kill(SignalResponse::kExitInline);
-  JobManager manager(&host, SequentialIds());
+  FakeJobStore store;
+  JobManager manager(&host, &store, SequentialIds());
   const std::string id = manager.Run(kAlice, Cmd("yes")).value().job_id;
   constexpr int kReaders = 4;
 
@@ -175,7 +180,7 @@ TEST(ConcurrencyTest, FollowersOfAStoppedJobAllEndWithTheFullOutput) {
   std::vector<std::thread> readers;
   for (int k = 0; k < kReaders; ++k) {
     readers.emplace_back([&, k] {
-      auto cursor = manager.OpenOutput("alice", id, /*follow=*/true);
+      auto cursor = manager.OpenOutput("alice", id, Follow());
       ASSERT_TRUE(cursor.ok());
       got[k] = DrainToEnd(**cursor);
     });
@@ -202,11 +207,12 @@ TEST(ConcurrencyTest, FollowersOfAStoppedJobAllEndWithTheFullOutput) {
 
 TEST(ConcurrencyTest, WakeRacingCancelRunsExactlyWhenCancelSaysSo) {
   FakeProcessHost host;
-  JobManager manager(&host, SequentialIds());
+  FakeJobStore store;
+  JobManager manager(&host, &store, SequentialIds());
   const std::string id = manager.Run(kAlice, Cmd("chatty")).value().job_id;
   constexpr int kRounds = 300;
   for (int round = 0; round < kRounds; ++round) {
-    auto cursor = manager.OpenOutput("alice", id, /*follow=*/true).value();
+    auto cursor = manager.OpenOutput("alice", id, Follow()).value();
     Received r = DrainNow(*cursor);
     ASSERT_FALSE(r.at_end);
     std::atomic<int> wakes{0};

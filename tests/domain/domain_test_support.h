@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "domain/output_cursor.h"
+#include "domain/process_host.h"
 #include "domain/uuid.h"
 
 namespace cmdctl::test {
@@ -29,6 +31,25 @@ inline std::function<std::string()> SequentialIds() {
     bytes[15] = static_cast<uint8_t>(n);
     return FormatUuidV4(bytes);
   };
+}
+
+// A cursor over a running job of `host` as `request` says (the way
+// JobManager::OpenOutput makes one).
+inline absl::StatusOr<std::unique_ptr<OutputCursor>> OpenCursor(
+    std::shared_ptr<Job> job, ProcessHost* host, const OutputRequest& request,
+    size_t chunk_bytes) {
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
+      host->OpenOutput(OutputSource{job->id(), "", std::nullopt});
+  if (!reader.ok()) return reader.status();
+  return OutputCursor::Open(std::move(job), *std::move(reader), request,
+                            chunk_bytes);
+}
+inline absl::StatusOr<std::unique_ptr<OutputCursor>> OpenCursor(
+    std::shared_ptr<Job> job, ProcessHost* host, bool follow,
+    size_t chunk_bytes) {
+  OutputRequest request;
+  request.follow = follow;
+  return OpenCursor(std::move(job), host, request, chunk_bytes);
 }
 
 // What a reader received.

@@ -39,7 +39,7 @@ TEST(JobRegistryTest, OwnerFindsItsJob) {
 
 TEST(JobRegistryTest, ReservedIdIsInvisibleUntilAdded) {
   JobRegistry registry;
-  ASSERT_TRUE(registry.Reserve("id-1").ok());
+  ASSERT_TRUE(registry.Reserve("id-1", "alice", 0).ok());
   EXPECT_EQ(registry.Find("alice", "id-1").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_TRUE(registry.All().empty());
@@ -50,17 +50,17 @@ TEST(JobRegistryTest, ReservedIdIsInvisibleUntilAdded) {
 TEST(JobRegistryTest, ReservingATakenOrClaimedIdFails) {
   JobRegistry registry;
   ASSERT_TRUE(registry.Add(MakeJob("taken", "alice")).ok());
-  EXPECT_EQ(registry.Reserve("taken").code(), absl::StatusCode::kAlreadyExists);
-  ASSERT_TRUE(registry.Reserve("claimed").ok());
-  EXPECT_EQ(registry.Reserve("claimed").code(),
+  EXPECT_EQ(registry.Reserve("taken", "alice", 0).code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(registry.Reserve("claimed", "alice", 0).ok());
+  EXPECT_EQ(registry.Reserve("claimed", "alice", 0).code(),
             absl::StatusCode::kAlreadyExists);
 }
 
 TEST(JobRegistryTest, UnreserveFreesAClaimButNeverAJob) {
   JobRegistry registry;
-  ASSERT_TRUE(registry.Reserve("claimed").ok());
+  ASSERT_TRUE(registry.Reserve("claimed", "alice", 0).ok());
   registry.Unreserve("claimed");
-  EXPECT_TRUE(registry.Reserve("claimed").ok());
+  EXPECT_TRUE(registry.Reserve("claimed", "alice", 0).ok());
   ASSERT_TRUE(registry.Add(MakeJob("job", "alice")).ok());
   registry.Unreserve("job");
   EXPECT_TRUE(registry.Find("alice", "job").ok());
@@ -92,17 +92,37 @@ TEST(JobRegistryTest, EmptyOwnerFindsNothing) {
             absl::StatusCode::kNotFound);
 }
 
-TEST(JobRegistryTest, ListByOwnerIsOldestFirstAndOnlyThatOwners) {
+TEST(JobRegistryTest, CountsEachOwnersJobsAndClaims) {
   JobRegistry registry;
-  // Ids chosen so that hash or lexical order differs from insertion order.
   ASSERT_TRUE(registry.Add(MakeJob("zz", "alice")).ok());
   ASSERT_TRUE(registry.Add(MakeJob("mm", "bob")).ok());
-  ASSERT_TRUE(registry.Add(MakeJob("aa", "alice")).ok());
-  ASSERT_TRUE(registry.Add(MakeJob("kk", "alice")).ok());
-  EXPECT_THAT(Ids(registry.ListByOwner("alice")),
-              ::testing::ElementsAre("zz", "aa", "kk"));
-  EXPECT_THAT(Ids(registry.ListByOwner("bob")), ::testing::ElementsAre("mm"));
-  EXPECT_TRUE(registry.ListByOwner("carol").empty());
+  ASSERT_TRUE(registry.Reserve("aa", "alice", 0).ok());
+  EXPECT_EQ(registry.Count("alice"), 2u);
+  EXPECT_EQ(registry.Count("bob"), 1u);
+  EXPECT_EQ(registry.Count("carol"), 0u);
+  registry.Unreserve("aa");
+  registry.Remove("mm");
+  EXPECT_EQ(registry.Count("alice"), 1u);
+  EXPECT_EQ(registry.Count("bob"), 0u);
+  EXPECT_EQ(registry.FindAny("mm"), nullptr);
+}
+
+TEST(JobRegistryTest, QuotaRefusesOneMoreClaimNamingTheLimit) {
+  JobRegistry registry;
+  ASSERT_TRUE(registry.Reserve("a1", "alice", 2).ok());
+  ASSERT_TRUE(registry.Add(MakeJob("a1", "alice")).ok());
+  ASSERT_TRUE(registry.Reserve("a2", "alice", 2).ok());
+  const absl::Status third = registry.Reserve("a3", "alice", 2);
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(third.message().find("2"), absl::string_view::npos) << third;
+  EXPECT_NE(third.message().find("--max_jobs_per_identity"),
+            absl::string_view::npos);
+  // Another identity is not affected; a freed slot can be taken again.
+  EXPECT_TRUE(registry.Reserve("b1", "bob", 2).ok());
+  registry.Unreserve("a2");
+  EXPECT_TRUE(registry.Reserve("a3", "alice", 2).ok());
+  registry.Remove("a1");
+  EXPECT_TRUE(registry.Reserve("a4", "alice", 2).ok());
 }
 
 TEST(JobRegistryTest, TakenIdIsAlreadyExistsAndKeepsTheFirstJob) {
@@ -114,7 +134,7 @@ TEST(JobRegistryTest, TakenIdIsAlreadyExistsAndKeepsTheFirstJob) {
   EXPECT_EQ(registry.Find("alice", "id-1").value().get(), first.get());
   EXPECT_EQ(registry.Find("bob", "id-1").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_TRUE(registry.ListByOwner("bob").empty());
+  EXPECT_EQ(registry.Count("bob"), 0u);
   EXPECT_EQ(registry.All().size(), 1u);
 }
 
@@ -140,7 +160,7 @@ TEST(JobRegistryTest, ConcurrentAddsAndLookupsSeeConsistentState) {
         // Another thread's owner never sees it.
         ASSERT_FALSE(
             registry.Find(absl::StrCat("owner", (t + 1) % kThreads), id).ok());
-        registry.ListByOwner(owner);
+        registry.Count(owner);
         registry.All();
       }
     });
@@ -148,10 +168,9 @@ TEST(JobRegistryTest, ConcurrentAddsAndLookupsSeeConsistentState) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(registry.All().size(), size_t{kThreads * kPerThread});
   for (int t = 0; t < kThreads; ++t) {
-    auto jobs = registry.ListByOwner(absl::StrCat("owner", t));
-    ASSERT_EQ(jobs.size(), size_t{kPerThread});
+    EXPECT_EQ(registry.Count(absl::StrCat("owner", t)), size_t{kPerThread});
     for (int i = 0; i < kPerThread; ++i) {
-      EXPECT_EQ(jobs[i]->id(), absl::StrCat(t, "-", i));
+      EXPECT_NE(registry.FindAny(absl::StrCat(t, "-", i)), nullptr);
     }
   }
 }

@@ -31,7 +31,7 @@ class OutputCursorTest : public ::testing::Test {
 
   std::unique_ptr<OutputCursor> Open(bool follow = true,
                                      size_t chunk_bytes = kBig) {
-    auto cursor = OutputCursor::Open(job_, &host_, follow, chunk_bytes);
+    auto cursor = OpenCursor(job_, &host_, follow, chunk_bytes);
     EXPECT_TRUE(cursor.ok()) << cursor.status();
     return cursor.ok() ? *std::move(cursor) : nullptr;
   }
@@ -254,7 +254,7 @@ TEST_F(OutputCursorTest, OutputAndExitLandingInsideNextAreNotLost) {
     spec.program = "prog";
     auto job = std::make_shared<Job>("job-2", "alice", spec, host.Now());
     ASSERT_TRUE(host.Start(spec, job).ok());
-    auto cursor = OutputCursor::Open(job, &host, /*follow=*/true, kBig).value();
+    auto cursor = OpenCursor(job, &host, /*follow=*/true, kBig).value();
     ASSERT_FALSE(DrainNow(*cursor).at_end);
     const OutputStream other = second == OutputStream::kStdout
                                    ? OutputStream::kStderr
@@ -330,7 +330,7 @@ TEST_F(OutputCursorTest, FollowerNeverMissesAWriteBetweenItsReadAndItsWait) {
     spec.program = "prog";
     auto job = std::make_shared<Job>("job-3", "alice", spec, host.Now());
     ASSERT_TRUE(host.Start(spec, job).ok());
-    auto cursor = OutputCursor::Open(job, &host, /*follow=*/true, kBig).value();
+    auto cursor = OpenCursor(job, &host, /*follow=*/true, kBig).value();
     Received r = DrainNow(*cursor);
     ASSERT_FALSE(r.at_end);
     ASSERT_TRUE(host.AppendOutput("job-3", stream, "unannounced"));
@@ -446,7 +446,7 @@ TEST_F(OutputCursorTest, SnapshotOfARunningJobWithoutOutputEndsAtOnce) {
 
 TEST_F(OutputCursorTest, SnapshotSizeErrorFailsOpen) {
   host_.set_window_error(absl::InternalError("fstat failed"));
-  auto cursor = OutputCursor::Open(job_, &host_, /*follow=*/false, kBig);
+  auto cursor = OpenCursor(job_, &host_, /*follow=*/false, kBig);
   EXPECT_EQ(cursor.status().code(), absl::StatusCode::kInternal);
 }
 

@@ -18,8 +18,11 @@ LaunchRequest Sample() {
   r.program = "ls";
   r.argv = {"ls", "-la", std::string("bin\0ary", 7), ""};
   r.envp = {"HOME=/home/alice", "X="};
-  r.has_cgroup_procs_fd = true;
+  r.mode = LaunchRequest::kLaunch;
+  r.max_output_bytes = int64_t{3} << 40;
+  r.has_cgroup_parent_fd = true;
   r.has_output_dir_fd = false;
+  r.has_run_dir_fd = true;
   return r;
 }
 
@@ -38,8 +41,28 @@ TEST(LaunchProtocolTest, RequestRoundTrips) {
   EXPECT_EQ(out->program, in.program);
   EXPECT_EQ(out->argv, in.argv);
   EXPECT_EQ(out->envp, in.envp);
-  EXPECT_EQ(out->has_cgroup_procs_fd, in.has_cgroup_procs_fd);
+  EXPECT_EQ(out->mode, in.mode);
+  EXPECT_EQ(out->max_output_bytes, in.max_output_bytes);
+  EXPECT_EQ(out->has_cgroup_parent_fd, in.has_cgroup_parent_fd);
   EXPECT_EQ(out->has_output_dir_fd, in.has_output_dir_fd);
+  EXPECT_EQ(out->has_run_dir_fd, in.has_run_dir_fd);
+}
+
+TEST(LaunchProtocolTest, UnknownModeAndNegativeCapAreRejected) {
+  LaunchRequest r = Sample();
+  r.mode = 7;
+  EXPECT_FALSE(DecodeLaunchRequest(EncodeLaunchRequest(r)).has_value());
+  r = Sample();
+  r.max_output_bytes = -1;
+  EXPECT_FALSE(DecodeLaunchRequest(EncodeLaunchRequest(r)).has_value());
+  for (uint32_t mode : {LaunchRequest::kOpenOutput, LaunchRequest::kRemoveOutput}) {
+    r = Sample();
+    r.mode = mode;
+    std::optional<LaunchRequest> out =
+        DecodeLaunchRequest(EncodeLaunchRequest(r));
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->mode, mode);
+  }
 }
 
 TEST(LaunchProtocolTest, EveryTruncationIsRejected) {
@@ -62,11 +85,11 @@ TEST(LaunchProtocolTest, WrongMagicIsRejected) {
 
 TEST(LaunchProtocolTest, HugeCountsAreRejectedWithoutAllocating) {
   std::string bytes = EncodeLaunchRequest(LaunchRequest{});
-  // The groups count sits after magic, drop flag, uid and gid.
-  bytes[16] = '\xff';
-  bytes[17] = '\xff';
-  bytes[18] = '\xff';
-  bytes[19] = '\x7f';
+  // The groups count sits after magic, mode, drop flag, uid and gid.
+  bytes[20] = '\xff';
+  bytes[21] = '\xff';
+  bytes[22] = '\xff';
+  bytes[23] = '\x7f';
   EXPECT_FALSE(DecodeLaunchRequest(bytes).has_value());
 }
 

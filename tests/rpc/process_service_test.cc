@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/server.h"
+#include "tests/fakes/fake_job_store.h"
 #include "tests/fakes/fake_process_host.h"
 
 namespace cmdctl {
@@ -114,7 +115,7 @@ class ProcessServiceTest : public ::testing::Test {
     JobManagerOptions options;
     options.output_chunk_bytes = chunk_bytes;
     jobs_ = std::make_unique<JobManager>(
-        &host_, [this] { return NextJobId(); }, options);
+        &host_, &store_, [this] { return NextJobId(); }, options);
     ServerOptions server_options;
     server_options.resolve_caller = CallerFromTestMetadata;
     absl::StatusOr<std::unique_ptr<CmdctlServer>> server =
@@ -209,6 +210,7 @@ class ProcessServiceTest : public ::testing::Test {
   }
 
   SignalWatchingHost host_;
+  test::FakeJobStore store_;
   std::atomic<int> ids_{0};
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<CmdctlServer> server_;
@@ -420,7 +422,7 @@ TEST_F(ProcessServiceTest, AnotherIdentitysJobIsNotFoundLikeAnUnknownId) {
   EXPECT_EQ(mine.status().state(), v1::JOB_STATE_RUNNING);
 }
 
-TEST_F(ProcessServiceTest, ListShowsOnlyTheCallersJobsOldestFirst) {
+TEST_F(ProcessServiceTest, ListShowsOnlyTheCallersJobsNewestFirst) {
   const std::string first = RunAsAlice("a");
   v1::RunProcessRequest bobs;
   bobs.set_command("b");
@@ -429,9 +431,10 @@ TEST_F(ProcessServiceTest, ListShowsOnlyTheCallersJobsOldestFirst) {
   v1::ListProcessesResponse list;
   ASSERT_TRUE(stub_->ListProcesses(Alice().get(), {}, &list).ok());
   ASSERT_EQ(list.processes_size(), 2);
-  EXPECT_EQ(list.processes(0).job_id(), first);
-  EXPECT_EQ(list.processes(1).job_id(), second);
+  EXPECT_EQ(list.processes(0).job_id(), second);
+  EXPECT_EQ(list.processes(1).job_id(), first);
   EXPECT_EQ(list.processes(0).owner(), "alice");
+  EXPECT_TRUE(list.next_page_token().empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -64,7 +64,7 @@ TEST(ProtoConvertTest, RunRequestCarriesEverything) {
   r.set_run_as("bob");
   r.set_working_dir("/srv");
   (*r.mutable_env())["A"] = "1";
-  RunRequest got = FromProto(r);
+  RunRequest got = FromProto(r).value();
   EXPECT_EQ(got.command, "sh");
   EXPECT_THAT(got.args, ElementsAre("-c", "echo hi"));
   EXPECT_EQ(got.run_as, "bob");
