@@ -80,16 +80,20 @@ JobRecord TypicalRecord(const std::string& id, int i) {
   return r;
 }
 
-std::string BenchDir() {
-  static const std::string dir = [] {
+// Never destroyed, so that the exit handler can still read it.
+const std::string& BenchDir() {
+  static const std::string* const dir = [] {
     const char* base = getenv("CMDCTL_BENCH_DIR");
     std::string tmpl =
         absl::StrCat(base ? base : "/var/tmp", "/cmdctl-store-bench.XXXXXX");
     if (mkdtemp(tmpl.data()) == nullptr) abort();
-    std::atexit([] { std::filesystem::remove_all(BenchDir()); });
-    return tmpl;
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(BenchDir(), ignored);
+    });
+    return new std::string(tmpl);
   }();
-  return dir;
+  return *dir;
 }
 
 struct Database {

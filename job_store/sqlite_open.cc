@@ -218,9 +218,10 @@ absl::Status CreateSchema(sqlite3* db, const std::string& path) {
         absl::StrFormat("PRAGMA application_id = %d; PRAGMA user_version = %d;",
                         kApplicationId, kSchemaVersion);
     if (absl::Status s = Exec(db, kSchemaV1, what); !s.ok()) return s;
-    if (absl::Status s = Exec(db, pragmas.c_str(), what); !s.ok()) return s;
-    return Exec(db, "COMMIT", what);
+    return Exec(db, pragmas.c_str(), what);
   }();
+  // Never leave the connection inside the transaction.
+  if (s.ok()) s = Exec(db, "COMMIT", what);
   if (!s.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   return s;
 }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -93,7 +94,9 @@ Reported KillWriterMidway(pid_t pid, int report, int kill_after) {
       killed = true;
     }
     pollfd p{report, POLLIN, 0};
-    if (::poll(&p, 1, 1000) < 0 && errno != EINTR) break;
+    const int ready = ::poll(&p, 1, 1000);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;  // nothing yet: check the deadline again
     char buf[4096];
     const ssize_t n = ::read(report, buf, sizeof(buf));
     if (n == 0) break;  // the child is gone
