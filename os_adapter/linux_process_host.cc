@@ -56,13 +56,14 @@ struct LinuxProcessHost::Job {
   std::shared_ptr<MonitorStatusPage> page;
   std::shared_ptr<const JobOutputFiles> output;  // null: output_error
   absl::Status output_error;
-  std::shared_ptr<OutputWatcher::Target> watch;
+  UniqueFd notify;  // the monitor's notify FIFO (read end)
 
   // Loop thread only once registered.
   UniqueFd monitor_pidfd;
-  EventLoop::WatchId pidfd_watch = 0;
 
   absl::Mutex mu;
+  EventLoop::WatchId pidfd_watch ABSL_GUARDED_BY(mu) = 0;
+  EventLoop::WatchId notify_watch ABSL_GUARDED_BY(mu) = 0;
   std::shared_ptr<ProcessObserver> observer ABSL_GUARDED_BY(mu);
   std::unique_ptr<JobCgroup> cgroup ABSL_GUARDED_BY(mu);
   bool ended ABSL_GUARDED_BY(mu) = false;  // the monitor is gone
@@ -121,10 +122,6 @@ absl::Status LinuxProcessHost::Init() {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
-  absl::StatusOr<std::unique_ptr<OutputWatcher>> watcher =
-      OutputWatcher::Create(loop_.get());
-  if (!watcher.ok()) return watcher.status();
-  watcher_ = *std::move(watcher);
   if (options_.reap_orphans) {
     absl::StatusOr<std::unique_ptr<ChildReaper>> reaper =
         ChildReaper::Create(loop_.get());
@@ -220,7 +217,7 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     if (outdir) unlinkat(output_dir_.get(), id.c_str(), AT_REMOVEDIR);
   };
 
-  LaunchRequest request = UserRequest(state, LaunchRequest::kLaunch);
+  LaunchRequest request = UserRequest(id, state, LaunchRequest::kLaunch);
   request.groups.assign(user->groups.begin(), user->groups.end());
   request.working_dir = spec.working_dir;
   request.program = spec.program;
@@ -259,6 +256,8 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
   absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
       MonitorStatusPage::Map(run_dir->get());
   if (ready.ok() && !page.ok()) ready = page.status();
+  absl::StatusOr<UniqueFd> notify = RunDirectory::OpenNotify(run_dir->get());
+  if (ready.ok() && !notify.ok()) ready = notify.status();
   if (!ready.ok()) {
     // The job runs, but could not be found again after a restart: stop it
     // (its monitor then removes the cgroup; the files go with the run dir).
@@ -266,6 +265,7 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     return ready;
   }
   job->page = *std::move(page);
+  job->notify = *std::move(notify);
   job->run_dir = *std::move(run_dir);
   job->output = std::make_shared<JobOutputFiles>(
       std::move(launched->stdout_fd), std::move(launched->stderr_fd),
@@ -302,10 +302,12 @@ absl::StatusOr<UniqueFd> LinuxProcessHost::MakeOutputDir(
   return dir;
 }
 
-LaunchRequest LinuxProcessHost::UserRequest(const HostJobState& state,
+LaunchRequest LinuxProcessHost::UserRequest(const std::string& job_id,
+                                            const HostJobState& state,
                                             LaunchRequest::Mode mode) const {
   LaunchRequest request;
   request.mode = mode;
+  request.job_id = job_id;
   request.drop_privileges = is_root_;
   request.uid = state.uid;
   request.gid = state.gid;
@@ -327,31 +329,26 @@ absl::Status LinuxProcessHost::Register(const std::shared_ptr<Job>& job) {
     absl::MutexLock l(&mu_);
     jobs_[job->id] = job;
   }
-  // Readable once the monitor has ended: the job's end is then recorded.
-  absl::StatusOr<EventLoop::WatchId> id = loop_->AddFd(
-      job->monitor_pidfd.get(), EPOLLIN,
-      [this, weak = std::weak_ptr<Job>(job)] {
+  // Both fds are watched under the job's lock: OnMonitorExit, which may
+  // run at once, waits until the watches' ids are known.
+  std::weak_ptr<Job> weak = job;
+  absl::StatusOr<EventLoop::WatchId> id;
+  {
+    absl::MutexLock l(&job->mu);
+    // A byte on the FIFO: the output grew while a reader waited.
+    id = loop_->AddFd(job->notify.get(), EPOLLIN, [this, weak] {
+      if (std::shared_ptr<Job> j = weak.lock()) OnNotify(j);
+    });
+    if (id.ok()) {
+      job->notify_watch = *id;
+      // Readable once the monitor has ended: the job's end is recorded.
+      id = loop_->AddFd(job->monitor_pidfd.get(), EPOLLIN, [this, weak] {
         if (std::shared_ptr<Job> j = weak.lock()) OnMonitorExit(j);
       });
-  if (id.ok()) {
-    job->pidfd_watch = *id;
-    std::weak_ptr<Job> weak = job;
-    job->watch = watcher_->NewTarget(
-        job->output ? job->output->ProcPath(OutputStream::kStdout) : "",
-        job->output ? job->output->ProcPath(OutputStream::kStderr) : "",
-        [weak] {
-          // Loop thread; the target is closed before the observer goes.
-          std::shared_ptr<Job> j = weak.lock();
-          if (j == nullptr) return;
-          std::shared_ptr<ProcessObserver> observer;
-          {
-            absl::MutexLock l(&j->mu);
-            observer = j->observer;
-          }
-          if (observer != nullptr) observer->OnOutput();
-        });
-    return absl::OkStatus();
+      if (id.ok()) job->pidfd_watch = *id;
+    }
   }
+  if (id.ok()) return absl::OkStatus();
   // The kernel is out of epoll memory: the job cannot be followed, so it
   // must not run. Kill it, wait for its monitor, clean up.
   SignalTree(*job, SIGKILL).IgnoreError();
@@ -421,6 +418,9 @@ absl::StatusOr<std::optional<JobEnd>> LinuxProcessHost::Attach(
   if (!page.ok()) return page.status();
   job->page = *std::move(page);
   job->job_pid = job->page->status().job_pid.load(std::memory_order_acquire);
+  absl::StatusOr<UniqueFd> notify = RunDirectory::OpenNotify(run_dir->get());
+  if (!notify.ok()) return notify.status();
+  job->notify = *std::move(notify);
   job->run_dir = *std::move(run_dir);
   absl::StatusOr<std::pair<UniqueFd, UniqueFd>> files =
       ReopenOutput(job_id, *state);
@@ -623,8 +623,8 @@ absl::Status LinuxProcessHost::CheckLimits(const ResourceLimits& limits) {
 
 absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
     const std::string& job_id, const HostJobState& state) {
-  LaunchRequest request = UserRequest(state, LaunchRequest::kOpenOutput);
-  request.job_id = job_id;
+  LaunchRequest request =
+      UserRequest(job_id, state, LaunchRequest::kOpenOutput);
   LaunchContext context{options_.launcher_path, reaper_.get(), {}};
   if (request.has_output_dir_fd) {
     if (state.output_dir != options_.output_dir) {
@@ -661,10 +661,7 @@ absl::StatusOr<std::unique_ptr<OutputReader>> LinuxProcessHost::OpenOutput(
       return absl::NotFoundError(absl::StrCat("no job ", source.job_id));
     }
     if (job->output == nullptr) return job->output_error;
-    OutputWatcher* watcher = watcher_.get();
-    return std::unique_ptr<OutputReader>(new FileOutputReader(
-        job->output,
-        [watcher, target = job->watch] { return watcher->Arm(target); }));
+    return std::unique_ptr<OutputReader>(new FileOutputReader(job->output));
   }
   absl::StatusOr<HostJobState> state = DecodeHostJobState(source.host_state);
   if (!state.ok()) return state.status();
@@ -673,16 +670,15 @@ absl::StatusOr<std::unique_ptr<OutputReader>> LinuxProcessHost::OpenOutput(
   if (!files.ok()) return files.status();
   auto output = std::make_shared<JobOutputFiles>(
       std::move(files->first), std::move(files->second), *source.ended);
-  return std::unique_ptr<OutputReader>(
-      new FileOutputReader(output, [] { return absl::OkStatus(); }));
+  return std::unique_ptr<OutputReader>(new FileOutputReader(output));
 }
 
 absl::Status LinuxProcessHost::RemoveOutput(const std::string& job_id,
                                             const std::string& host_state) {
   absl::StatusOr<HostJobState> state = DecodeHostJobState(host_state);
   if (!state.ok()) return state.status();
-  LaunchRequest request = UserRequest(*state, LaunchRequest::kRemoveOutput);
-  request.job_id = job_id;
+  LaunchRequest request =
+      UserRequest(job_id, *state, LaunchRequest::kRemoveOutput);
   LaunchContext context{options_.launcher_path, reaper_.get(), {}};
   if (request.has_output_dir_fd) {
     if (state->output_dir != options_.output_dir) {
@@ -719,11 +715,38 @@ void LinuxProcessHost::CancelTimer(TimerId id) { loop_->CancelTimer(id); }
 // ---------------------------------------------------------------------------
 // The lifecycle (loop thread)
 
-void LinuxProcessHost::OnMonitorExit(const std::shared_ptr<Job>& job) {
-  if (job->pidfd_watch != 0) {
-    loop_->RemoveFd(job->monitor_pidfd.get(), job->pidfd_watch);
-    job->pidfd_watch = 0;
+void LinuxProcessHost::OnNotify(const std::shared_ptr<Job>& job) {
+  char buf[256];
+  ssize_t n;
+  bool notified = false;
+  do {
+    n = read(job->notify.get(), buf, sizeof(buf));
+    notified |= n > 0;
+  } while (n > 0 || (n < 0 && errno == EINTR));
+  std::shared_ptr<ProcessObserver> observer;
+  {
+    absl::MutexLock l(&job->mu);
+    if (n == 0 && job->notify_watch != 0) {
+      // EOF: the monitor is gone (its pidfd says so too). Stop listening,
+      // or the level-triggered hang-up would spin.
+      loop_->RemoveFd(job->notify.get(), std::exchange(job->notify_watch, 0));
+    }
+    if (notified && !job->ended) observer = job->observer;
   }
+  if (observer != nullptr) observer->OnOutput();
+}
+
+void LinuxProcessHost::OnMonitorExit(const std::shared_ptr<Job>& job) {
+  EventLoop::WatchId watch, notify_watch;
+  {
+    absl::MutexLock l(&job->mu);
+    watch = std::exchange(job->pidfd_watch, 0);
+    notify_watch = std::exchange(job->notify_watch, 0);
+  }
+  if (watch == 0) return;  // handled already
+  loop_->RemoveFd(job->monitor_pidfd.get(), watch);
+  // No output notification from here on: OnOutput never follows OnEnd.
+  if (notify_watch != 0) loop_->RemoveFd(job->notify.get(), notify_watch);
   if (job->own_child && reaper_ == nullptr) {
     siginfo_t si;
     while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(),
@@ -749,8 +772,6 @@ void LinuxProcessHost::OnMonitorExit(const std::shared_ptr<Job>& job) {
     job->observer.reset();
     discarded = job->discarded;
   }
-  // No output notification from here on: OnOutput never follows OnEnd.
-  watcher_->Close(job->watch);
   if (reaper_ != nullptr) reaper_->ReapSoon();
   if (!report) {
     LOG(ERROR) << "job " << job->id << ": its monitor ended without "

@@ -9,8 +9,7 @@
 //
 // The parts, each owning one concern: the event loop (event_loop.h: epoll,
 // posted tasks, timers) runs every observer callback and timer on its one
-// thread, never while a host lock is held; the output watcher
-// (output_watcher.h: one-shot inotify watches while a reader waits); the
+// thread, never while a host lock is held; the
 // child reaper (child_reaper.h, with reap_orphans); the cgroup tree
 // (cgroup.h: limits, signals, usage); the user database (user_db.h); the
 // state directory (run_dir.h) and the job's output files
@@ -20,10 +19,15 @@
 //
 // Every public method is thread-safe.
 //
-// File descriptors: a running job holds 4 fds in the host (the monitor's
-// pidfd, its cgroup directory and the two output files) and, while a reader
-// waits, 2 inotify watches; an ended job holds none (a reader of its output
-// opens the files afresh, as the user).
+// Output notifications: a reader that waits sets the want_notify flag of
+// the monitor's status page; the monitor answers the next growth of the
+// output with a byte on its notify FIFO (monitor_files.h), which the host
+// turns into OnOutput. A job nobody waits for costs nothing per write.
+//
+// File descriptors: a running job holds 6 fds in the host (the monitor's
+// pidfd and notify FIFO, its run directory, its cgroup directory and the
+// two output files); an ended job holds none (a reader of its output opens
+// the files afresh, as the user).
 #ifndef CMDCTL_OS_ADAPTER_LINUX_PROCESS_HOST_H_
 #define CMDCTL_OS_ADAPTER_LINUX_PROCESS_HOST_H_
 
@@ -48,7 +52,6 @@
 #include "os_adapter/event_loop.h"
 #include "os_adapter/host_job_state.h"
 #include "os_adapter/launch_protocol.h"
-#include "os_adapter/output_watcher.h"
 #include "os_adapter/run_dir.h"
 #include "os_adapter/user_db.h"
 
@@ -135,7 +138,10 @@ class LinuxProcessHost : public ProcessHost {
   // Start's steps.
   absl::StatusOr<UniqueFd> MakeOutputDir(const std::string& job_id,
                                          const UserEntry& user);
-  LaunchRequest UserRequest(const HostJobState& state,
+  // A request acting for the job's user (uid, gid, its groups now, home,
+  // where the output lives).
+  LaunchRequest UserRequest(const std::string& job_id,
+                            const HostJobState& state,
                             LaunchRequest::Mode mode) const;
   // Follows `job` from now on (its monitor's pidfd). On failure the job is
   // killed and forgotten.
@@ -153,6 +159,7 @@ class LinuxProcessHost : public ProcessHost {
   absl::Status SignalTree(Job& job, int sig);
 
   // The lifecycle, on the loop thread.
+  void OnNotify(const std::shared_ptr<Job>& job);
   void OnMonitorExit(const std::shared_ptr<Job>& job);
   // Removes a discarded job's output and state (any thread).
   void CleanUp(const std::string& job_id, const HostJobState& state);
@@ -166,7 +173,6 @@ class LinuxProcessHost : public ProcessHost {
   // Set in Init, immutable afterwards. The loop is declared first so that it
   // is destroyed last: the parts below unregister from it.
   std::unique_ptr<EventLoop> loop_;
-  std::unique_ptr<OutputWatcher> watcher_;
   std::unique_ptr<ChildReaper> reaper_;  // reap_orphans only
   std::unique_ptr<CgroupTree> cgroups_;  // null: process-group fallback
   std::unique_ptr<RunDirectory> runs_;

@@ -88,10 +88,11 @@ class Monitor {
   }
 
   int Run(pid_t job, int out_pipe, int err_pipe, int out_file, int err_file,
-          int signal_fd, int cgroup_dir);
+          int signal_fd, int cgroup_dir, int notify_fifo);
 
  private:
   void Drain(int s);
+  void Notify();
   void ApplyCap(int s);
   void ReapChildren();
   void KillTree();
@@ -104,6 +105,7 @@ class Monitor {
   int64_t splice_max_;
   Stream streams_[2];
   int devnull_ = -1;
+  int notify_ = -1;  // the notify FIFO, read-write and non-blocking
   int cgroup_ = -1;
   int events_ = -1;
   pid_t job_ = 0;
@@ -128,8 +130,9 @@ void Monitor::Drain(int s) {
     if (n > 0) {
       if (st.storing) {
         st.written += n;
-        status_->written[s].store(st.written, std::memory_order_release);
+        status_->written[s].store(st.written, std::memory_order_seq_cst);
         ApplyCap(s);
+        Notify();
       }
       continue;
     }
@@ -149,6 +152,16 @@ void Monitor::Drain(int s) {
     // the job keeps writing, into nothing.
     st.storing = false;
     status_->incomplete[s].store(1, std::memory_order_release);
+  }
+}
+
+void Monitor::Notify() {
+  // After the store of written[]: a reader that set the wish before it
+  // looked at written[] is woken here, or saw the bytes itself.
+  if (status_->want_notify.load(std::memory_order_seq_cst) != 0 &&
+      status_->want_notify.exchange(0, std::memory_order_seq_cst) != 0) {
+    // EAGAIN: the FIFO is full, so a wake-up is pending anyway.
+    (void)!write(notify_, "x", 1);
   }
 }
 
@@ -240,8 +253,10 @@ EndReport Monitor::Finish() {
 }
 
 int Monitor::Run(pid_t job, int out_pipe, int err_pipe, int out_file,
-                 int err_file, int signal_fd, int cgroup_dir) {
+                 int err_file, int signal_fd, int cgroup_dir,
+                 int notify_fifo) {
   job_ = job;
+  notify_ = notify_fifo;
   cgroup_ = cgroup_dir;
   streams_[0].pipe = out_pipe;
   streams_[0].file = out_file;
@@ -321,6 +336,18 @@ int Monitor::Run(pid_t job, int out_pipe, int err_pipe, int out_file,
   return written ? 0 : 1;
 }
 
+// The notify FIFO, opened read-write so that it never blocks us nor gives
+// EOF to the host while we live.
+int CreateNotifyFifo(int run_dir) {
+  if (mkfifoat(run_dir, kNotifyFifoName, 0600) != 0) {
+    Fail(LaunchStage::kMonitor, errno);
+  }
+  const int fd =
+      openat(run_dir, kNotifyFifoName, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) Fail(LaunchStage::kMonitor, errno);
+  return fd;
+}
+
 MonitorStatus* CreateStatusPage(int run_dir) {
   const int fd = openat(run_dir, kStatusFileName,
                         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -361,6 +388,7 @@ int RunMonitor(LaunchRequest& r, const MonitorSetup& setup) {
     if (procs < 0) Fail(LaunchStage::kCgroup, errno);
   }
   MonitorStatus* status = CreateStatusPage(setup.run_dir);
+  const int notify = CreateNotifyFifo(setup.run_dir);
   int out[2], err[2], sv[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -427,7 +455,7 @@ int RunMonitor(LaunchRequest& r, const MonitorSetup& setup) {
     fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
   }
   return monitor.Run(child, out[0], err[0], files[0], files[1], signal_fd,
-                     cgroup);
+                     cgroup, notify);
 }
 
 }  // namespace cmdctl::launcher

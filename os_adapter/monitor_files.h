@@ -7,6 +7,9 @@
 //           whether a write failed;
 //   end     the job's end (EndReport), written once the whole tree is gone,
 //           atomically (a temporary file renamed into place);
+//   notify  a FIFO: the monitor writes a byte to it when the job's output
+//           grew while a reader waited (want_notify), so that waiting
+//           readers cost nothing per write otherwise;
 //   host_state  what the host wrote before the launch (its description of
 //           the job), so that it can clean up a job it has no record of.
 // The directory is root's (mode 0700): the job's user cannot touch it.
@@ -25,12 +28,19 @@ namespace cmdctl {
 inline constexpr char kStatusFileName[] = "status";
 inline constexpr char kEndFileName[] = "end";
 inline constexpr char kHostStateFileName[] = "host_state";
+inline constexpr char kNotifyFifoName[] = "notify";
 
-// The shared page. The monitor is its only writer: each field is stored
-// with release order after the bytes it counts are in the file; readers
-// load with acquire order. written[s] only grows; discarded[s] only grows
-// and is stored BEFORE the bytes below it are dropped, so a reader that
-// loads it after a read knows which of the bytes it read were still there.
+// The shared page. The monitor is the only writer of the counters: each is
+// stored after the bytes it counts are in the file; readers load them.
+// written[s] only grows; discarded[s] only grows and is stored BEFORE the
+// bytes below it are dropped, so a reader that loads it after a read knows
+// which of the bytes it read were still there.
+//
+// want_notify is the readers' (the host's): a reader about to wait sets it,
+// then looks at written[]; the monitor stores written[] after each write,
+// then takes want_notify and, if it was set, writes a byte to the notify
+// FIFO. All four accesses are sequentially consistent, so either the reader
+// sees the new bytes or the monitor sees the wish: no wake-up is lost.
 struct MonitorStatus {
   static constexpr uint32_t kMagic = 0x6d6f6e31;  // "mon1"
   uint32_t magic;
@@ -39,6 +49,7 @@ struct MonitorStatus {
   std::atomic<int64_t> discarded[2];
   std::atomic<uint32_t> incomplete[2];  // 1: a write of the stream failed
   std::atomic<int32_t> job_pid;         // the job's main process (its pgid)
+  std::atomic<uint32_t> want_notify;    // 1: a reader waits for more
 };
 static_assert(std::atomic<int64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);

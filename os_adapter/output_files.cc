@@ -36,8 +36,9 @@ StreamWindow JobOutputFiles::Window(OutputStream stream) const {
   }
   const MonitorStatus& status = page_->status();
   // The end first: every byte below it is in the file; the start after it,
-  // so a window is never inverted by a punch in between.
-  const int64_t end = status.written[s].load(std::memory_order_acquire);
+  // so a window is never inverted by a punch in between. (Sequentially
+  // consistent: a waiting reader set want_notify before; monitor_files.h.)
+  const int64_t end = status.written[s].load(std::memory_order_seq_cst);
   const int64_t start = status.discarded[s].load(std::memory_order_acquire);
   return StreamWindow{std::min(start, end), end};
 }

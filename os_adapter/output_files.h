@@ -49,6 +49,11 @@ class JobOutputFiles {
   StreamWindow Window(OutputStream stream) const;
   // The totals now (written, discarded, incomplete).
   std::array<StreamTotals, 2> Totals() const;
+  // Arms the monitor's notification (OutputReader::Watch); a no-op for an
+  // ended job's files.
+  void Watch() const {
+    if (page_ != nullptr) page_->WantNotify();
+  }
 
  private:
   const UniqueFd fds_[2];
@@ -56,18 +61,19 @@ class JobOutputFiles {
   const std::array<StreamTotals, 2> totals_ = {};
 };
 
-// An OutputReader over a job's files. `watch` arms the job's notification
-// (a no-op for an ended job).
+// An OutputReader over a job's files.
 class FileOutputReader final : public OutputReader {
  public:
-  FileOutputReader(std::shared_ptr<const JobOutputFiles> files,
-                   std::function<absl::Status()> watch)
-      : files_(std::move(files)), watch_(std::move(watch)) {}
+  explicit FileOutputReader(std::shared_ptr<const JobOutputFiles> files)
+      : files_(std::move(files)) {}
 
   absl::StatusOr<StreamWindow> Window(OutputStream stream) override;
   absl::StatusOr<ReadResult> Read(OutputStream stream, int64_t offset,
                                   absl::Span<char> buffer) override;
-  absl::Status Watch() override { return watch_(); }
+  absl::Status Watch() override {
+    files_->Watch();
+    return absl::OkStatus();
+  }
 
  private:
   // DATA_LOSS unless bytes [from, end) of the stream are all in its file
@@ -75,7 +81,6 @@ class FileOutputReader final : public OutputReader {
   absl::Status CheckStored(OutputStream stream, int64_t from, int64_t end);
 
   const std::shared_ptr<const JobOutputFiles> files_;
-  const std::function<absl::Status()> watch_;
 };
 
 }  // namespace cmdctl

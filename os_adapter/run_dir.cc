@@ -16,9 +16,9 @@ namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 constexpr ErrnoCause kOurs = ErrnoCause::kMachinery;
-constexpr const char* kJobFiles[] = {kStatusFileName, kEndFileName,
-                                     kHostStateFileName, "end.tmp",
-                                     "host_state.tmp"};
+constexpr const char* kJobFiles[] = {kStatusFileName,    kEndFileName,
+                                     kHostStateFileName, kNotifyFifoName,
+                                     "end.tmp",          "host_state.tmp"};
 
 }  // namespace
 
@@ -117,21 +117,26 @@ std::optional<EndReport> RunDirectory::ReadEnd(int job_dir) {
   return DecodeEndReport(*text);
 }
 
+absl::StatusOr<UniqueFd> RunDirectory::OpenNotify(int job_dir) {
+  return OpenAt(job_dir, kNotifyFifoName, O_RDONLY | O_NONBLOCK | O_NOFOLLOW,
+                0, kOurs);
+}
+
 absl::StatusOr<std::shared_ptr<MonitorStatusPage>> MonitorStatusPage::Map(int job_dir) {
   absl::StatusOr<UniqueFd> fd =
-      OpenAt(job_dir, kStatusFileName, O_RDONLY | O_NOFOLLOW);
+      OpenAt(job_dir, kStatusFileName, O_RDWR | O_NOFOLLOW);
   if (!fd.ok()) return fd.status();
   struct stat st;
   if (fstat(fd->get(), &st) != 0 ||
       st.st_size != static_cast<off_t>(kStatusFileSize)) {
     return absl::InternalError("the job's status page has the wrong size");
   }
-  void* page =
-      mmap(nullptr, kStatusFileSize, PROT_READ, MAP_SHARED, fd->get(), 0);
+  void* page = mmap(nullptr, kStatusFileSize, PROT_READ | PROT_WRITE,
+                    MAP_SHARED, fd->get(), 0);
   if (page == MAP_FAILED) {
     return ErrnoStatus(errno, "mapping the job's status page", kOurs);
   }
-  const auto* status = static_cast<const MonitorStatus*>(page);
+  auto* status = static_cast<MonitorStatus*>(page);
   if (status->magic != MonitorStatus::kMagic ||
       status->size != sizeof(MonitorStatus)) {
     munmap(page, kStatusFileSize);
@@ -141,7 +146,7 @@ absl::StatusOr<std::shared_ptr<MonitorStatusPage>> MonitorStatusPage::Map(int jo
 }
 
 MonitorStatusPage::~MonitorStatusPage() {
-  munmap(const_cast<MonitorStatus*>(status_), kStatusFileSize);
+  munmap(status_, kStatusFileSize);
 }
 
 }  // namespace cmdctl

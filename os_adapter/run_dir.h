@@ -41,13 +41,16 @@ class RunDirectory {
   static absl::StatusOr<std::string> ReadHostState(int job_dir);
   // The monitor's end report; nullopt when absent or unreadable.
   static std::optional<EndReport> ReadEnd(int job_dir);
+  // The read end of the monitor's notify FIFO (non-blocking).
+  static absl::StatusOr<UniqueFd> OpenNotify(int job_dir);
 
  private:
   explicit RunDirectory(UniqueFd dir) : dir_(std::move(dir)) {}
   const UniqueFd dir_;
 };
 
-// The monitor's status page, mapped read-only. Thread-safe (atomics).
+// The monitor's status page, mapped shared: the host reads the counters
+// and sets want_notify. Thread-safe (atomics).
 class MonitorStatusPage {
  public:
   // Maps <job_dir>/status. NOT_FOUND when there is none yet; INTERNAL when
@@ -58,10 +61,14 @@ class MonitorStatusPage {
   MonitorStatusPage& operator=(const MonitorStatusPage&) = delete;
 
   const MonitorStatus& status() const { return *status_; }
+  // Asks the monitor for a byte on the notify FIFO at the next growth.
+  void WantNotify() const {
+    status_->want_notify.store(1, std::memory_order_seq_cst);
+  }
 
  private:
-  explicit MonitorStatusPage(const MonitorStatus* status) : status_(status) {}
-  const MonitorStatus* const status_;
+  explicit MonitorStatusPage(MonitorStatus* status) : status_(status) {}
+  MonitorStatus* const status_;
 };
 
 }  // namespace cmdctl

@@ -34,7 +34,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration_tests/common/test_users.h"
+#include "common/file_util.h"
 #include "os_adapter/os_util.h"
+#include "os_adapter/run_dir.h"
 #include "os_adapter/random_id.h"
 
 namespace cmdctl {
@@ -45,6 +47,27 @@ using ::testing::UnorderedElementsAreArray;
 namespace fs = std::filesystem;
 
 constexpr absl::Duration kTimeout = absl::Seconds(60);
+
+// Options for a host of this test process: one state directory for the
+// process (removed at exit), and every job still running killed when the
+// host goes, so that no job outlives its test.
+LinuxProcessHostOptions TestHostOptions() {
+  static const std::string* state_dir = [] {
+    auto* dir = new std::string(
+        absl::StrCat("/tmp/cmdctl-it-state-", getpid()));
+    mkdir(dir->c_str(), 0700);
+    atexit([] {
+      std::error_code ignored;
+      fs::remove_all(absl::StrCat("/tmp/cmdctl-it-state-", getpid()), ignored);
+    });
+    return dir;
+  }();
+  LinuxProcessHostOptions options;
+  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  options.state_dir = *state_dir;
+  options.kill_jobs_on_destroy = true;
+  return options;
+}
 
 // Records what the host reports about one job. (Waits use a CondVar, which
 // the TSan build's annotations of Debian's Abseil model exactly.)
@@ -164,21 +187,17 @@ bool WaitForStdout(ProcessHost& host, TestObserver& observer,
   return false;
 }
 
-// The inotify watches this process holds now (/proc/self/fdinfo of every
-// inotify fd lists one "inotify wd:" line per watch).
-int CountInotifyWatches() {
-  int count = 0;
-  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    const fs::path target = fs::read_symlink(entry.path(), ec);
-    if (ec || target != "anon_inode:inotify") continue;
-    std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
-    std::string line;
-    while (std::getline(info, line)) {
-      if (absl::StartsWith(line, "inotify wd:")) ++count;
-    }
-  }
-  return count;
+// Whether a notification is armed for the job now: the want_notify flag
+// of its monitor's status page (os_adapter/monitor_files.h).
+uint32_t WantNotify(const std::string& id) {
+  absl::StatusOr<UniqueFd> dir = OpenAt(
+      AT_FDCWD, absl::StrCat(TestHostOptions().state_dir, "/jobs/", id),
+      O_RDONLY | O_DIRECTORY);
+  if (!dir.ok()) return 99;
+  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
+      MonitorStatusPage::Map(dir->get());
+  if (!page.ok()) return 98;
+  return (*page)->status().want_notify.load();
 }
 
 bool ExitedWith(const std::optional<ExitInfo>& e, int code) {
@@ -284,8 +303,7 @@ class LinuxProcessHostTest : public ::testing::Test {
 
   void SetUp() override {
     if (::testing::Test::HasFatalFailure()) return;
-    LinuxProcessHostOptions options;
-    options.launcher_path = CMDCTL_LAUNCHER_PATH;
+    LinuxProcessHostOptions options = TestHostOptions();
     options.reap_orphans = true;
     absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
         LinuxProcessHost::Create(options);
@@ -781,10 +799,9 @@ TEST_F(LinuxProcessHostTest, OutputIsFollowedLiveThroughOnOutput) {
   fs::remove(flag2);
 }
 
-TEST_F(LinuxProcessHostTest, NoWatchAndNoOnOutputWhileNobodyWaits) {
-  // A job nobody follows costs the host nothing per write: no inotify watch
-  // exists for it, and no OnOutput is called.
-  const int before = CountInotifyWatches();
+TEST_F(LinuxProcessHostTest, NoNotificationAndNoOnOutputWhileNobodyWaits) {
+  // A job nobody follows costs the host nothing per write: no notification
+  // is asked of its monitor, and no OnOutput is called.
   const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
   ProcessSpec spec = Spec(
       "sh", {"-c", absl::StrCat("i=0; while [ $i -lt 200 ]; do echo line $i; ",
@@ -793,11 +810,10 @@ TEST_F(LinuxProcessHostTest, NoWatchAndNoOnOutputWhileNobodyWaits) {
                                 " ]; do sleep 0.05; done; echo last")});
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
-  EXPECT_EQ(CountInotifyWatches(), before);
+  EXPECT_EQ(WantNotify(spec.job_id), 0u);
   { std::ofstream(flag) << ""; }
   ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
   EXPECT_EQ(observer->outputs(), 0);
-  EXPECT_EQ(CountInotifyWatches(), before);
   const std::string out = ReadAll(*host_, spec.job_id, OutputStream::kStdout);
   EXPECT_TRUE(absl::StrContains(out, "line 199\nlast\n")) << out;
   EXPECT_TRUE(absl::StrContains(
@@ -805,8 +821,7 @@ TEST_F(LinuxProcessHostTest, NoWatchAndNoOnOutputWhileNobodyWaits) {
   fs::remove(flag);
 }
 
-TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
-  const int before = CountInotifyWatches();
+TEST_F(LinuxProcessHostTest, WatchArmsOneNotificationWhileRunning) {
   const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
   const std::string flag2 = flag + "-end";
   // The job writes once the test has armed, then keeps running until the
@@ -818,30 +833,30 @@ TEST_F(LinuxProcessHostTest, WatchOutputArmsOneShotWatchesOnlyWhileRunning) {
                                 "done")});
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
-  EXPECT_EQ(CountInotifyWatches(), before);
+  EXPECT_EQ(WantNotify(spec.job_id), 0u);
   ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
-  EXPECT_EQ(CountInotifyWatches(), before + 2);  // stdout and stderr
+  EXPECT_EQ(WantNotify(spec.job_id), 1u);
   ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
-  EXPECT_EQ(CountInotifyWatches(), before + 2);  // idempotent
+  EXPECT_EQ(WantNotify(spec.job_id), 1u);  // idempotent
   { std::ofstream(flag) << ""; }
-  // The armed notification reports the write, while the job still runs.
+  // The armed notification reports the write, while the job still runs,
+  // and is spent by it (one-shot).
   EXPECT_GE(observer->WaitForOutputAfter(0, kTimeout), 1);
   EXPECT_FALSE(observer->ended());
+  EXPECT_EQ(WantNotify(spec.job_id), 0u);
   { std::ofstream(flag2) << ""; }
   ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
-  // The fired watch went with its event, the other when the job ended.
-  EXPECT_EQ(CountInotifyWatches(), before);
-  // An ended job: OK, and no watch is added for it.
+  EXPECT_EQ(observer->outputs(), 1);
+  // An ended job: OK, and nothing more is reported.
   EXPECT_TRUE(WatchOutput(*host_, spec.job_id).ok());
-  EXPECT_EQ(CountInotifyWatches(), before);
   EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStdout), "done\n");
   fs::remove(flag);
   fs::remove(flag2);
 }
 
-TEST_F(LinuxProcessHostTest, OneArmingReportsAtMostOneWritePerStream) {
+TEST_F(LinuxProcessHostTest, OneArmingReportsOneGrowthNotEveryWrite) {
   // Armed once, a job writing 500 lines to stdout and then one to stderr
-  // raises at most one OnOutput per stream (one-shot), not one per write.
+  // raises one OnOutput (one-shot), not one per write.
   const std::string flag = absl::StrCat("/tmp/cmdctl-it-flag-", NewJobId());
   ProcessSpec spec = Spec(
       "sh",
@@ -850,12 +865,10 @@ TEST_F(LinuxProcessHostTest, OneArmingReportsAtMostOneWritePerStream) {
                           "do echo line $i; i=$((i+1)); done; echo end >&2")});
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
-  const int before = CountInotifyWatches();
   ASSERT_TRUE(WatchOutput(*host_, spec.job_id).ok());
   { std::ofstream(flag) << ""; }
   ASSERT_TRUE(ExitedWith(observer->WaitForExit(), 0));
-  EXPECT_LE(observer->outputs(), 2);
-  EXPECT_EQ(CountInotifyWatches(), before);
+  EXPECT_EQ(observer->outputs(), 1);
   EXPECT_TRUE(absl::StrContains(
       ReadAll(*host_, spec.job_id, OutputStream::kStdout), "line 499\n"));
   EXPECT_EQ(ReadAll(*host_, spec.job_id, OutputStream::kStderr), "end\n");
@@ -945,8 +958,7 @@ TEST(LinuxProcessHostOutputDirTest, JobDirectoryIsMadeForTheUser) {
   fs::create_directories(root);
   ASSERT_EQ(chown(root.c_str(), 0, 0), 0);
   fs::permissions(root, fs::perms(0755));
-  LinuxProcessHostOptions options;
-  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  LinuxProcessHostOptions options = TestHostOptions();
   options.output_dir = root;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
       LinuxProcessHost::Create(options);
@@ -984,8 +996,7 @@ TEST(LinuxProcessHostOutputDirTest, WritableByOthersIsRefused) {
   const std::string root = "/tmp/cmdctl-it-output-dir-open";
   fs::create_directories(root);
   fs::permissions(root, fs::perms(0777));
-  LinuxProcessHostOptions options;
-  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  LinuxProcessHostOptions options = TestHostOptions();
   options.output_dir = root;
   EXPECT_EQ(LinuxProcessHost::Create(options).status().code(),
             absl::StatusCode::kFailedPrecondition);
@@ -995,8 +1006,7 @@ TEST(LinuxProcessHostFallbackTest, KillReachesTheProcessGroupWithoutCgroups) {
   absl::StatusOr<test::TestUser> alice =
       test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
   ASSERT_TRUE(alice.ok()) << alice.status();
-  LinuxProcessHostOptions options;
-  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  LinuxProcessHostOptions options = TestHostOptions();
   options.use_cgroups = false;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
       LinuxProcessHost::Create(options);
@@ -1043,8 +1053,7 @@ TEST(LinuxProcessHostCrashTest, JobKeepsWritingItsOutputWhenTheServerDies) {
   const pid_t server = fork();
   ASSERT_GE(server, 0);
   if (server == 0) {
-    LinuxProcessHostOptions options;
-    options.launcher_path = CMDCTL_LAUNCHER_PATH;
+    LinuxProcessHostOptions options = TestHostOptions();
     auto host = LinuxProcessHost::Create(options);
     std::string report = "create failed";
     if (host.ok()) {
@@ -1093,8 +1102,7 @@ TEST(LinuxProcessHostCrashTest, JobKeepsWritingItsOutputWhenTheServerDies) {
 }
 
 TEST(LinuxProcessHostTimerTest, TimersRunInDeadlineOrderOnAHostThread) {
-  LinuxProcessHostOptions options;
-  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  LinuxProcessHostOptions options = TestHostOptions();
   options.use_cgroups = false;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
       LinuxProcessHost::Create(options);
@@ -1131,8 +1139,7 @@ TEST(LinuxProcessHostTimerTest, TimersRunInDeadlineOrderOnAHostThread) {
 }
 
 TEST(LinuxProcessHostTimerTest, ATimerMayScheduleAnotherAndCallTheHost) {
-  LinuxProcessHostOptions options;
-  options.launcher_path = CMDCTL_LAUNCHER_PATH;
+  LinuxProcessHostOptions options = TestHostOptions();
   options.use_cgroups = false;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
       LinuxProcessHost::Create(options);
@@ -1155,6 +1162,11 @@ TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
       test::EnsureTestUser("cmdctl-it-alice", {"cmdctl-it-team"});
   absl::StatusOr<test::TestUser> bob = test::EnsureTestUser("cmdctl-it-bob");
   ASSERT_TRUE(alice.ok() && bob.ok());
+  // A state directory of bob's own: a server keeps its state only where
+  // nobody else can write.
+  const std::string state_dir = absl::StrCat("/tmp/cmdctl-it-bob-state-", getpid());
+  ASSERT_EQ(mkdir(state_dir.c_str(), 0700), 0);
+  ASSERT_EQ(chown(state_dir.c_str(), bob->uid, bob->gid), 0);
   int pipefd[2];
   ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
   const pid_t child = fork();
@@ -1167,8 +1179,8 @@ TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
         setresuid(bob->uid, bob->uid, bob->uid)) {
       report = "drop failed\n";
     } else {
-      LinuxProcessHostOptions options;
-      options.launcher_path = CMDCTL_LAUNCHER_PATH;
+      LinuxProcessHostOptions options = TestHostOptions();
+      options.state_dir = state_dir;
       auto host = LinuxProcessHost::Create(options);
       if (!host.ok()) {
         report = absl::StrCat("create: ", host.status().ToString(), "\n");
@@ -1210,6 +1222,8 @@ TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
                                 "run jobs as cmdctl-it-bob"));
   EXPECT_THAT(report,
               HasSubstr(absl::StrCat("bob: OK exit 0 ", bob->uid, "\n")));
+  std::error_code ignored;
+  fs::remove_all(state_dir, ignored);
 }
 
 }  // namespace
