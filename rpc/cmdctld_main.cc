@@ -300,7 +300,7 @@ int Main() {
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
   }
-  LOG(INFO) << "got " << strsignal(sig) << ": shutting down"
+  LOG(INFO) << "got " << strsignal(sig) << ": graceful shutdown"
             << (stop_jobs ? ", stopping every job" : ", jobs keep running");
   (*server)->Shutdown(stop_jobs);
   server->reset();

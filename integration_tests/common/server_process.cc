@@ -1,6 +1,7 @@
 #include "integration_tests/common/server_process.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -11,14 +12,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <fstream>
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "os_adapter/monitor_files.h"
 
 extern char** environ;
 
@@ -119,6 +124,21 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
       "--key=" + options.key_path,
       "--port_file=" + port_file,
   };
+  // A state directory of this test's own (the default, /var/lib/cmdctl,
+  // would be shared by every server the tests start), owned by the user the
+  // server runs as.
+  server->state_dir_ = options.work_dir + "/state";
+  for (const std::string& flag : options.extra_flags) {
+    if (absl::StartsWith(flag, "--state_dir=")) {
+      server->state_dir_ = flag.substr(strlen("--state_dir="));
+    }
+  }
+  if (mkdir(server->state_dir_.c_str(), 0700) == 0 && options.run_as_uid >= 0 &&
+      chown(server->state_dir_.c_str(), options.run_as_uid,
+            options.run_as_gid) != 0) {
+    return absl::InternalError(absl::StrCat("chown ", server->state_dir_));
+  }
+  args.push_back("--state_dir=" + server->state_dir_);
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
 
@@ -163,7 +183,48 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
       "cmdctld did not write its port file:\n", Tail(server->ReadLog(), 4000)));
 }
 
-ServerProcess::~ServerProcess() { Kill(); }
+ServerProcess::~ServerProcess() {
+  Kill();
+  KillJobsOf(state_dir_);
+}
+
+void KillJobsOf(const std::string& state_dir) {
+  if (state_dir.empty()) return;
+  const std::string jobs = state_dir + "/jobs";
+  DIR* d = opendir(jobs.c_str());
+  if (d == nullptr) return;
+  while (struct dirent* e = readdir(d)) {
+    const std::string id = e->d_name;
+    if (id == "." || id == "..") continue;
+    const std::string dir = absl::StrCat(jobs, "/", id);
+    // Its cgroup, whole; or its process group.
+    const std::string state = ReadFileOrEmpty(dir + "/host_state");
+    for (absl::string_view line : absl::StrSplit(state, '\n')) {
+      std::string parent;
+      if (absl::ConsumePrefix(&line, "cgroup_parent=") &&
+          absl::CUnescape(line, &parent) && !parent.empty()) {
+        const std::string kill_file =
+            absl::StrCat(parent, "/", id, "/cgroup.kill");
+        const int fd = open(kill_file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+          (void)!write(fd, "1", 1);
+          close(fd);
+        }
+      }
+    }
+    const int fd = open((dir + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      int32_t pid = 0;
+      if (pread(fd, &pid, sizeof(pid), offsetof(MonitorStatus, job_pid)) ==
+              sizeof(pid) &&
+          pid > 0) {
+        kill(-pid, SIGKILL);
+      }
+      close(fd);
+    }
+  }
+  closedir(d);
+}
 
 std::string ServerProcess::address() const {
   return absl::StrCat("127.0.0.1:", port_);

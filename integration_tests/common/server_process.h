@@ -35,7 +35,8 @@ class ServerProcess {
   // (it exited, or timed out) the error carries the tail of its log.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
       const ServerProcessOptions& options);
-  // Kills (SIGKILL) and reaps it if it still runs.
+  // Kills (SIGKILL) and reaps it if it still runs, then every job it left
+  // running (jobs outlive their server: KillJobsOf).
   ~ServerProcess();
 
   pid_t pid() const { return pid_; }
@@ -43,6 +44,8 @@ class ServerProcess {
   // "127.0.0.1:<port>".
   std::string address() const;
   const std::string& log_path() const { return log_path_; }
+  // Its --state_dir (work_dir/state unless the test gave one).
+  const std::string& state_dir() const { return state_dir_; }
   std::string ReadLog() const;
 
   // Sends `sig` (no wait).
@@ -57,7 +60,12 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string log_path_;
+  std::string state_dir_;
 };
+
+// Kills every job a server with this --state_dir left running (SIGKILL to
+// its cgroup or process group), so that no job outlives its test.
+void KillJobsOf(const std::string& state_dir);
 
 // Runs `argv` (argv[0] an absolute path) with `stdin_data` on its stdin,
 // waits up to `timeout` (then kills it), and returns its exit code

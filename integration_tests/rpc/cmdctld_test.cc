@@ -95,7 +95,7 @@ class CmdctldTest : public ::testing::Test {
     options.cert_path = fixture->cert_path;
     options.key_path = fixture->key_path;
     options.work_dir = work_.path();
-    options.extra_flags = {"--output_dir=" + out, "--shutdown_grace=2s"};
+    options.extra_flags = {"--output_dir=" + out, "--stop_grace=2s"};
     options.extra_flags.insert(options.extra_flags.end(), extra_flags.begin(),
                                extra_flags.end());
     absl::StatusOr<std::unique_ptr<ServerProcess>> server =
@@ -622,7 +622,18 @@ TEST_F(CmdctldTest, KillingTheServerFailsAStreamingClientPromptly) {
       << status.error_message();
 }
 
-TEST_F(CmdctldTest, SigtermEndsStreamsStopsJobsAndExitsCleanly) {
+// Whether process `pid` is gone (or a zombie nobody reaped yet).
+bool ProcessGone(int pid) {
+  return kill(pid, 0) != 0 ||
+         absl::StrContains(
+             test::RunWithInput(
+                 {"/bin/cat", absl::StrCat("/proc/", pid, "/stat")}, "",
+                 absl::Seconds(5))
+                 ->output,
+             ") Z ");
+}
+
+TEST_F(CmdctldTest, SigtermEndsStreamsAndLeavesJobsRunning) {
   auto alice = Stub(fixture->alice);
   const std::string id =
       Run(alice.get(), "/bin/sh", {"-c", "echo up; exec sleep 120"});
@@ -645,16 +656,26 @@ TEST_F(CmdctldTest, SigtermEndsStreamsStopsJobsAndExitsCleanly) {
   absl::StatusOr<int> exit = server_->WaitForExit(kBound);
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << *exit;
-  // The job was stopped, not orphaned.
-  EXPECT_TRUE(
-      kill(pid, 0) != 0 ||
-      absl::StrContains(
-          test::RunWithInput({"/bin/cat", absl::StrCat("/proc/", pid, "/stat")},
-                             "", absl::Seconds(5))
-              ->output,
-          ") Z "))
-      << "job pid " << pid << " still alive";
+  // SPEC §9: the job runs on, for the next start of the server.
+  EXPECT_FALSE(ProcessGone(pid)) << "job pid " << pid << " was stopped";
   EXPECT_THAT(server_->ReadLog(), HasSubstr("graceful shutdown"));
+  EXPECT_THAT(server_->ReadLog(), HasSubstr("jobs keep running"));
+}
+
+TEST_F(CmdctldTest, StopJobsOnExitStopsEveryJobBeforeExiting) {
+  server_.reset();
+  StartServer({"--stop_jobs_on_exit"});
+  auto alice = Stub(fixture->alice);
+  const std::string id = Run(alice.get(), "sleep", {"120"});
+  v1::ProcessStatus status;
+  ASSERT_TRUE(GetStatus(alice.get(), id, &status).ok());
+  const int pid = status.pid();
+  server_->Signal(SIGTERM);
+  absl::StatusOr<int> exit = server_->WaitForExit(kBound);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << *exit;
+  EXPECT_TRUE(ProcessGone(pid)) << "job pid " << pid << " still alive";
+  EXPECT_THAT(server_->ReadLog(), HasSubstr("stopping every job"));
 }
 
 TEST_F(CmdctldTest, SigintAlsoShutsDownGracefully) {
