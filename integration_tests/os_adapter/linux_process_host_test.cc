@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -251,6 +252,40 @@ int CountZombieChildren() {
   }
   return zombies;
 }
+
+// Raises the soft RLIMIT_NOFILE to at least `want` for its lifetime, as
+// cmdctld raises its own: every ended job keeps its two output fds open in
+// the host. (A bare init, like the VM's, gives 1024.)
+class FdLimitAtLeast {
+ public:
+  explicit FdLimitAtLeast(rlim_t want) {
+    if (getrlimit(RLIMIT_NOFILE, &saved_) != 0) return;
+    if (saved_.rlim_cur >= want) {
+      ok_ = true;
+      return;
+    }
+    struct rlimit raised = saved_;
+    raised.rlim_cur = want;
+    ok_ = want <= saved_.rlim_max && setrlimit(RLIMIT_NOFILE, &raised) == 0;
+    changed_ = ok_;
+  }
+  ~FdLimitAtLeast() {
+    if (changed_) setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  FdLimitAtLeast(const FdLimitAtLeast&) = delete;
+  FdLimitAtLeast& operator=(const FdLimitAtLeast&) = delete;
+
+  bool ok() const { return ok_; }
+  std::string Describe() const {
+    return absl::StrCat("RLIMIT_NOFILE ", saved_.rlim_cur, "/",
+                        saved_.rlim_max);
+  }
+
+ private:
+  struct rlimit saved_ = {};
+  bool ok_ = false;
+  bool changed_ = false;
+};
 
 int PidfdOpen(pid_t pid) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -680,7 +715,17 @@ TEST_F(LinuxProcessHostTest, EscapeesDieWhenTheMainProcessExits) {
 TEST_F(LinuxProcessHostTest, NoZombiesAfterAThousandShortJobs) {
   constexpr int kJobs = 1000;
   constexpr int kThreads = 4;
+  // The host keeps two fds per ended job: 2,000 here, plus the running ones.
+  const FdLimitAtLeast fd_limit(2 * kJobs + 256);
+  ASSERT_TRUE(fd_limit.ok()) << fd_limit.Describe();
   std::atomic<int> failures{0};
+  absl::Mutex mu;
+  std::string first_failure;  // guarded by mu
+  auto failed = [&](const std::string& why) {
+    ++failures;
+    absl::MutexLock l(&mu);
+    if (first_failure.empty()) first_failure = why;
+  };
   std::vector<std::string> ids[kThreads];
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -691,15 +736,18 @@ TEST_F(LinuxProcessHostTest, NoZombiesAfterAThousandShortJobs) {
             i % 10 == 0 ? Spec("sh", {"-c", "(true &)"}) : Spec("true");
         ids[t].push_back(spec.job_id);
         auto observer = std::make_shared<TestObserver>();
-        if (!host_->Start(spec, observer).ok() ||
-            !ExitedWith(observer->WaitForExit(), 0)) {
-          ++failures;
+        absl::StatusOr<StartedProcess> started = host_->Start(spec, observer);
+        if (!started.ok()) {
+          failed(started.status().ToString());
+          continue;
         }
+        const std::optional<ExitInfo> exit = observer->WaitForExit();
+        if (!ExitedWith(exit, 0)) failed(Describe(exit));
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << "the first: " << first_failure;
   // Reparented grandchildren are reaped on SIGCHLD; give the loop time to
   // get there (a condition wait, not a timing assertion).
   const absl::Time deadline = absl::Now() + kTimeout;
@@ -826,11 +874,11 @@ TEST_F(LinuxProcessHostTest, WatchArmsOneNotificationWhileRunning) {
   const std::string flag2 = flag + "-end";
   // The job writes once the test has armed, then keeps running until the
   // test has seen the notification: it must come while the job runs.
-  ProcessSpec spec = Spec(
-      "sh", {"-c", absl::StrCat("while [ ! -e ", flag,
-                                " ]; do sleep 0.05; done; echo done; ",
-                                "while [ ! -e ", flag2, " ]; do sleep 0.05; ",
-                                "done")});
+  ProcessSpec spec =
+      Spec("sh", {"-c", absl::StrCat("while [ ! -e ", flag,
+                                     " ]; do sleep 0.05; done; echo done; ",
+                                     "while [ ! -e ", flag2,
+                                     " ]; do sleep 0.05; ", "done")});
   auto observer = std::make_shared<TestObserver>();
   ASSERT_TRUE(host_->Start(spec, observer).ok());
   EXPECT_EQ(WantNotify(spec.job_id), 0u);
