@@ -32,8 +32,11 @@ void JobManager::Follow(const std::shared_ptr<Job>& job) {
     job->WhenEnded(
         [host, timer](const JobStatus&) { host->CancelTimer(timer); });
   }
-  job->WhenEnded([lifeline, job](const JobStatus&) {
-    WithManager(lifeline, [&](JobManager& m) { m.RecordEnd(job); });
+  // Weak: the job must not keep itself alive through its own callback.
+  job->WhenEnded([lifeline, weak = std::weak_ptr<Job>(job)](const JobStatus&) {
+    std::shared_ptr<Job> j = weak.lock();
+    if (j == nullptr) return;
+    WithManager(lifeline, [&](JobManager& m) { m.RecordEnd(j); });
   });
 }
 
@@ -97,12 +100,13 @@ void JobManager::BeginStop(const std::shared_ptr<Job>& job,
 void JobManager::ScheduleKill(const std::shared_ptr<Job>& job,
                               absl::Time at) {
   std::weak_ptr<Job> weak = job;
-  ProcessHost* host = host_;
-  const TimerId timer = host_->RunAfter(at - host_->Now(), [weak, host] {
-    if (std::shared_ptr<Job> j = weak.lock(); j && !j->ended()) {
-      (void)host->Kill(j->id());
-    }
+  std::shared_ptr<Lifeline> lifeline = lifeline_;
+  const TimerId timer = host_->RunAfter(at - host_->Now(), [weak, lifeline] {
+    std::shared_ptr<Job> j = weak.lock();
+    if (j == nullptr || j->ended()) return;
+    WithManager(lifeline, [&](JobManager& m) { (void)m.host_->Kill(j->id()); });
   });
+  ProcessHost* host = host_;
   job->WhenEnded([host, timer](const JobStatus&) { host->CancelTimer(timer); });
 }
 

@@ -1,5 +1,6 @@
 #include "domain/job_manager.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -30,14 +31,27 @@ JobManager::JobManager(ProcessHost* host, JobStore* store,
 }
 
 JobManager::~JobManager() {
-  absl::MutexLock lock(&lifeline_->mu);  // waits for callbacks under way
+  absl::MutexLock lock(&lifeline_->mu);
   lifeline_->manager = nullptr;
+  Lifeline* l = lifeline_.get();
+  auto idle = [l]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(l->mu) {
+    return l->active == 0;
+  };
+  lifeline_->mu.Await(absl::Condition(&idle));  // callbacks under way end
 }
 
 void JobManager::WithManager(const std::shared_ptr<Lifeline>& lifeline,
                              const std::function<void(JobManager&)>& fn) {
-  absl::ReaderMutexLock lock(&lifeline->mu);
-  if (lifeline->manager != nullptr) fn(*lifeline->manager);
+  JobManager* manager;
+  {
+    absl::MutexLock lock(&lifeline->mu);
+    manager = lifeline->manager;
+    if (manager == nullptr) return;
+    ++lifeline->active;
+  }
+  fn(*manager);
+  absl::MutexLock lock(&lifeline->mu);
+  --lifeline->active;
 }
 
 absl::StatusOr<JobStatus> JobManager::Run(const Caller& caller,
@@ -127,12 +141,12 @@ absl::StatusOr<JobStatus> JobManager::GetStatus(const std::string& owner,
 }
 
 absl::StatusOr<StatusPage> JobManager::List(JobQuery query) {
-  if (query.page_size < 0 || query.page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size must be within 0..", kMaxPageSize, ", got ",
-                     query.page_size));
+  if (query.page_size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size must not be negative, got ", query.page_size));
   }
   if (query.page_size == 0) query.page_size = kDefaultPageSize;
+  query.page_size = std::min(query.page_size, kMaxPageSize);
   absl::StatusOr<JobPage> page = store_->List(query);
   if (!page.ok()) return page.status();
   StatusPage out;

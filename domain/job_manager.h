@@ -100,8 +100,8 @@ class JobManager {
   absl::StatusOr<JobStatus> GetStatus(const std::string& owner,
                                       const std::string& job_id);
 
-  // A page of `query.owner`'s jobs, newest first. page_size 0 means 100;
-  // more than 1000 is INVALID_ARGUMENT.
+  // A page of `query.owner`'s jobs, newest first. page_size 0 means 100,
+  // more than 1000 means 1000, a negative one is INVALID_ARGUMENT.
   absl::StatusOr<StatusPage> List(JobQuery query);
 
   // Stops the job: TERM to its tree now (first request only), KILL after
@@ -136,10 +136,12 @@ class JobManager {
 
  private:
   // What host callbacks hold instead of the manager: the destructor clears
-  // `manager` (exclusively), callbacks use it under a reader lock.
+  // `manager` and waits until no callback uses it (`active`: callbacks may
+  // nest, a timer's KILL delivering the job's end, say).
   struct Lifeline {
     absl::Mutex mu;
-    JobManager* manager ABSL_GUARDED_BY(mu);
+    JobManager* manager ABSL_GUARDED_BY(mu) = nullptr;
+    int active ABSL_GUARDED_BY(mu) = 0;
   };
   // Runs `fn` with the manager if it still lives.
   static void WithManager(const std::shared_ptr<Lifeline>& lifeline,

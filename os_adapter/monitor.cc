@@ -111,7 +111,6 @@ class Monitor {
   pid_t job_ = 0;
   bool job_ended_ = false;
   int job_status_ = 0;
-  int64_t ended_at_ns_ = 0;
 };
 
 void Monitor::Drain(int s) {
