@@ -44,7 +44,10 @@ DEFINE_string(listen, "localhost:9090",
               "host:port to listen on (port 0: any free port)");
 DEFINE_string(cert, "", "PEM certificate of this server");
 DEFINE_string(key, "", "PEM private key of --cert");
-DEFINE_string(ca, "", "PEM CA that client certificates must chain to");
+DEFINE_string(ca, "",
+              "PEM CA certificate(s) that issue the client certificates "
+              "(CA certificates only; several CAs form one identity "
+              "namespace)");
 DEFINE_string(output_dir, "",
               "keep job output under DIR/<job_id>/ instead of each run-as "
               "user's ~/.local/state/cmdctl/jobs/");
@@ -142,6 +145,20 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
+// Who can issue a client certificate, for the operator to check: every CA of
+// --ca, by subject and fingerprint.
+void LogTrustedCas(const TlsFiles& tls) {
+  for (const TrustedCa& ca : tls.trusted_cas) {
+    LOG(INFO) << "trusting client certificates issued by CA \"" << ca.subject
+              << "\" (SHA-256 fingerprint " << ca.sha256_fingerprint << ")";
+  }
+  if (tls.trusted_cas.size() > 1) {
+    LOG(INFO) << "--ca " << FLAGS_ca << " holds " << tls.trusted_cas.size()
+              << " CAs: they form one identity namespace (CN=alice issued by "
+                 "any of them is the same caller alice)";
+  }
+}
+
 // The server's flags, parsed and checked.
 struct Settings {
   absl::Duration stop_grace;
@@ -229,6 +246,13 @@ int Main() {
   if (!records.ok()) {
     return Fail(absl::StrCat("refusing to start: ", records.status().message()));
   }
+  LogTrustedCas(*tls);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MutualTlsServerCredentials(*tls);
+  if (!credentials.ok()) {
+    return Fail(
+        absl::StrCat("refusing to start: ", credentials.status().message()));
+  }
 
   LinuxProcessHostOptions host_options;
   host_options.launcher_path =
@@ -275,7 +299,7 @@ int Main() {
 
   ServerOptions server_options;
   server_options.listen_address = FLAGS_listen;
-  server_options.credentials = MutualTlsServerCredentials(*tls);
+  server_options.credentials = *std::move(credentials);
   absl::StatusOr<std::unique_ptr<CmdctlServer>> server =
       CmdctlServer::Start(server_options, &jobs);
   if (!server.ok()) {

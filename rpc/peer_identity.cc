@@ -12,15 +12,30 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rpc/client_certificate_policy.h"
+#include "tls/x509_util.h"
 
 namespace cmdctl {
 namespace {
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
 std::string Asn1ToString(const ASN1_STRING* s) {
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                      static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+// C0 controls (NUL, newline, escape...), DEL, and the C1 controls
+// U+0080..U+009F (UTF-8 C2 80..C2 9F). Spaces are ordinary characters.
+bool HasControlCharacter(absl::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
 }
 
 absl::StatusOr<std::string> CommonName(X509* cert) {
@@ -46,9 +61,12 @@ absl::StatusOr<std::string> CommonName(X509* cert) {
   }
   std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
   OPENSSL_free(utf8);
-  if (cn.empty() || cn.find('\0') != std::string::npos) {
+  if (cn.empty()) {
+    return absl::UnauthenticatedError("client certificate CN is empty");
+  }
+  if (HasControlCharacter(cn)) {
     return absl::UnauthenticatedError(
-        "client certificate CN is empty or holds a NUL byte");
+        "client certificate CN holds a control character");
   }
   return cn;
 }
@@ -71,33 +89,50 @@ std::vector<std::string> Principals(X509* cert) {
   return principals;
 }
 
+absl::StatusOr<Caller> CallerFromCertificate(X509* cert) {
+  if (absl::Status not_ca = CheckNotCa(cert); !not_ca.ok()) return not_ca;
+  absl::StatusOr<std::string> cn = CommonName(cert);
+  if (!cn.ok()) return cn.status();
+  Caller caller;
+  caller.identity = *std::move(cn);
+  caller.principals = Principals(cert);
+  return caller;
+}
+
 }  // namespace
 
 absl::StatusOr<Caller> CallerFromCertificatePem(absl::string_view pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   if (bio == nullptr) return absl::ResourceExhaustedError("out of memory");
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-               X509_free);
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (cert == nullptr) {
     return absl::UnauthenticatedError("cannot parse the client certificate");
   }
-  absl::StatusOr<std::string> cn = CommonName(cert.get());
-  if (!cn.ok()) return cn.status();
-  Caller caller;
-  caller.identity = *std::move(cn);
-  caller.principals = Principals(cert.get());
+  absl::StatusOr<Caller> caller = CallerFromCertificate(cert.get());
+  if (!caller.ok()) {
+    // Which certificate, so that an operator can find it (the audit line
+    // of the refused call carries this message).
+    return absl::Status(caller.status().code(),
+                        absl::StrCat(caller.status().message(), "; ",
+                                     DescribeCertificate(cert.get())));
+  }
   return caller;
 }
 
 absl::StatusOr<Caller> CallerFromAuthContext(const grpc::AuthContext& auth) {
   const std::vector<grpc::string_ref> certs =
       auth.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  if (!auth.IsPeerAuthenticated() || certs.empty()) {
+  if (certs.empty()) {
     return absl::UnauthenticatedError("no verified client certificate");
   }
-  return CallerFromCertificatePem(
+  absl::StatusOr<Caller> caller = CallerFromCertificatePem(
       absl::string_view(certs.front().data(), certs.front().size()));
+  // Checked second, so that a refused certificate is described above.
+  if (caller.ok() && !auth.IsPeerAuthenticated()) {
+    return absl::UnauthenticatedError("client certificate not verified");
+  }
+  return caller;
 }
 
 }  // namespace cmdctl

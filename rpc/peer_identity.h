@@ -15,9 +15,16 @@ namespace cmdctl {
 // The SAN URI prefix that names a unix login the holder may run as.
 inline constexpr absl::string_view kPrincipalUriPrefix = "principal:";
 
-// Parses one PEM certificate. UNAUTHENTICATED when it cannot be parsed or
-// has no (or an empty, or an ambiguous) Subject CN. SAN URIs that do not
-// start with "principal:" are ignored; an empty login is ignored.
+// Parses one PEM certificate. UNAUTHENTICATED when it cannot be parsed, is
+// a CA certificate (basicConstraints CA:TRUE or the keyCertSign key usage:
+// a CA never identifies a caller), or has no, an empty or more than one
+// Subject CN, or a CN with a control character (C0, DEL, C1; a space is not
+// one, so "alice " and "alice" are two identities). The message of a
+// refusal ends with "; subject: ...; issuer: ...; serial: ..."
+// (DescribeCertificate in tls/x509_util.h: escaped, printable ASCII), so
+// that the audit line of the refused call names the certificate. SAN URIs
+// that do not start with "principal:" are ignored; an empty login is
+// ignored.
 absl::StatusOr<Caller> CallerFromCertificatePem(absl::string_view pem);
 
 // The caller of a call authenticated by mutual TLS: the verified peer

@@ -23,17 +23,24 @@ namespace {
 constexpr char kShuttingDown[] = "server shutting down";
 
 // One audit line per request. Client-supplied text is escaped so that a
-// crafted id cannot forge log lines.
+// crafted id cannot forge log lines. A call refused before it has an
+// identity says why (for a refused certificate: its subject, issuer and
+// serial, from peer_identity).
 void Audit(absl::string_view identity, absl::string_view method,
            absl::string_view job_id, const grpc::Status& result,
            absl::string_view detail = "") {
+  std::string reason;
+  if (identity.empty() && !result.ok()) {
+    reason = absl::StrCat(" reason=\"",
+                          absl::CHexEscape(result.error_message()), "\"");
+  }
   LOG(INFO) << "audit identity=\""
             << (identity.empty() ? "?" : absl::CHexEscape(identity))
             << "\" method=" << method << " job_id=\""
             << absl::CHexEscape(job_id) << "\" result="
             << absl::StatusCodeToString(
                    static_cast<absl::StatusCode>(result.error_code()))
-            << (detail.empty() ? "" : " ") << detail;
+            << (detail.empty() ? "" : " ") << detail << reason;
 }
 
 absl::Status ValidateJobId(const std::string& job_id) {
@@ -234,7 +241,7 @@ class OutputReactor final
     {
       absl::MutexLock lock(&shared->mu);
       reactor = shared->reactor;
-      if (reactor == nullptr) return;  // the call is over
+      if (reactor == nullptr) return;     // the call is over
       reactor->shared_->mu.AssertHeld();  // the same mutex, for the analysis
       reactor->waiting_ = false;
       action = reactor->PumpLocked();

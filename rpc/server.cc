@@ -3,13 +3,18 @@
 #include <glog/logging.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "rpc/client_certificate_policy.h"
 
 namespace cmdctl {
 namespace {
@@ -33,13 +38,26 @@ constexpr absl::Duration kJobEndSlack = absl::Seconds(5);
 
 }  // namespace
 
-std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(
-    const TlsFiles& files) {
-  grpc::SslServerCredentialsOptions options(
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+MutualTlsServerCredentials(const TlsFiles& files) {
+  absl::StatusOr<std::shared_ptr<const ClientCertificatePolicy>> policy =
+      ClientCertificatePolicy::FromCaPem(files.ca_pem);
+  if (!policy.ok()) return policy.status();
+  // gRPC's TLS credentials (not SslServerCredentials) for the certificate
+  // verifier. They make their SSL_CTX the same way, so the TLS 1.3 policy
+  // (EnforceTls13Policy) holds for them too.
+  auto provider =
+      std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+          files.ca_pem, std::vector<grpc::experimental::IdentityKeyCertPair>{
+                            {files.key_pem, files.cert_pem}});
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = files.ca_pem;
-  options.pem_key_cert_pairs.push_back({files.key_pem, files.cert_pem});
-  return grpc::SslServerCredentials(options);
+  options.set_certificate_verifier(
+      NewClientCertificateVerifier(*std::move(policy)));
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(

@@ -28,10 +28,12 @@ struct ServerOptions {
 };
 
 // Mutual TLS 1.3 server credentials for `files`: the client must present a
-// certificate that verifies against files.ca_pem. EnforceTls13Policy must
-// have succeeded before.
-std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(
-    const TlsFiles& files);
+// certificate that verifies against files.ca_pem, issued directly by one of
+// its CAs and not itself a CA (ClientCertificatePolicy), or the handshake
+// fails. EnforceTls13Policy must have succeeded before. INVALID_ARGUMENT
+// when files.ca_pem holds no certificate.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+MutualTlsServerCredentials(const TlsFiles& files);
 
 class CmdctlServer {
  public:

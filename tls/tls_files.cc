@@ -9,16 +9,17 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "tls/x509_util.h"
 
 namespace cmdctl {
 namespace {
 
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
 std::string OpenSslError() {
@@ -35,35 +36,16 @@ BioPtr MemBio(const std::string& data) {
                 BIO_free);
 }
 
-// Checks that every certificate of `pem` parses, and that there is one.
-// Returns the first.
-absl::StatusOr<X509Ptr> ParseCertificates(const std::string& what,
-                                          const std::string& path,
-                                          const std::string& pem) {
-  BioPtr bio = MemBio(pem);
-  X509Ptr first(nullptr, X509_free);
-  int count = 0;
-  for (;;) {
-    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-                 X509_free);
-    if (cert == nullptr) break;
-    if (count++ == 0) first = std::move(cert);
+absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(const std::string& what,
+                                                       const std::string& path,
+                                                       const std::string& pem) {
+  absl::StatusOr<std::vector<X509Ptr>> certs = ParsePemCertificates(pem);
+  if (!certs.ok()) {
+    return absl::Status(
+        certs.status().code(),
+        absl::StrCat(what, " file ", path, ": ", certs.status().message()));
   }
-  const unsigned long err = ERR_peek_last_error();
-  // Running off the end of the data is how the loop ends; anything else is
-  // a broken certificate.
-  const bool clean_end = ERR_GET_LIB(err) == ERR_LIB_PEM &&
-                         ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
-  if (count == 0 || (err != 0 && !clean_end)) {
-    const std::string detail = OpenSslError();
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " file ", path,
-                     count == 0 ? ": holds no PEM certificate"
-                                : ": holds a certificate that cannot be parsed",
-                     detail));
-  }
-  ERR_clear_error();
-  return first;
+  return certs;
 }
 
 absl::Status CheckValidity(const std::string& what, const std::string& path,
@@ -77,6 +59,40 @@ absl::Status CheckValidity(const std::string& what, const std::string& path,
         what, " file ", path, ": the certificate is not valid yet"));
   }
   return absl::OkStatus();
+}
+
+// Every certificate of a --ca file must be a CA, currently valid: a leaf
+// there would be trusted as an issuer of client certificates (or, with
+// OpenSSL, as a client itself).
+absl::StatusOr<std::vector<TrustedCa>> CheckCaFile(const std::string& path,
+                                                   const std::string& pem) {
+  absl::StatusOr<std::vector<X509Ptr>> certs =
+      ParseCertificates("CA", path, pem);
+  if (!certs.ok()) return certs.status();
+  std::vector<TrustedCa> cas;
+  for (size_t i = 0; i < certs->size(); ++i) {
+    X509* cert = (*certs)[i].get();
+    const std::string which =
+        absl::StrCat("certificate ", i + 1, " of ", certs->size(),
+                     " (subject: ", CertificateSubject(cert), ")");
+    const std::string missing = MissingCaProperty(cert);
+    if (!missing.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "CA file ", path, ": ", which, " is not a CA certificate (it lacks ",
+          missing,
+          "); the file must hold only the CA certificates that "
+          "issue the peer's certificates, never a server or client "
+          "certificate"));
+    }
+    absl::Status valid = CheckValidity("CA", path, cert);
+    if (!valid.ok()) {
+      return absl::Status(valid.code(),
+                          absl::StrCat(valid.message(), " (", which, ")"));
+    }
+    cas.push_back(TrustedCa{CertificateSubject(cert),
+                            CertificateSha256Fingerprint(cert)});
+  }
+  return cas;
 }
 
 }  // namespace
@@ -111,15 +127,14 @@ absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
   if (!key.ok()) return key.status();
 
   ERR_clear_error();
-  absl::StatusOr<X509Ptr> ca_cert = ParseCertificates("CA", ca_path, *ca);
-  if (!ca_cert.ok()) return ca_cert.status();
-  absl::Status valid = CheckValidity("CA", ca_path, ca_cert->get());
-  if (!valid.ok()) return valid;
+  absl::StatusOr<std::vector<TrustedCa>> cas = CheckCaFile(ca_path, *ca);
+  if (!cas.ok()) return cas.status();
 
-  absl::StatusOr<X509Ptr> leaf =
+  absl::StatusOr<std::vector<X509Ptr>> chain =
       ParseCertificates("certificate", cert_path, *cert);
-  if (!leaf.ok()) return leaf.status();
-  valid = CheckValidity("certificate", cert_path, leaf->get());
+  if (!chain.ok()) return chain.status();
+  X509* leaf = chain->front().get();
+  absl::Status valid = CheckValidity("certificate", cert_path, leaf);
   if (!valid.ok()) return valid;
 
   BioPtr key_bio = MemBio(*key);
@@ -132,7 +147,7 @@ absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
         absl::StrCat("key file ", key_path,
                      ": holds no unencrypted PEM private key", detail));
   }
-  if (X509_check_private_key(leaf->get(), pkey.get()) != 1) {
+  if (X509_check_private_key(leaf, pkey.get()) != 1) {
     ERR_clear_error();
     return absl::InvalidArgumentError(absl::StrCat(
         "key file ", key_path, " does not match certificate ", cert_path));
@@ -140,6 +155,7 @@ absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
   files.ca_pem = *std::move(ca);
   files.cert_pem = *std::move(cert);
   files.key_pem = *std::move(key);
+  files.trusted_cas = *std::move(cas);
   return files;
 }
 

@@ -6,22 +6,25 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace cmdctl {
 
-struct TlsFiles {
-  std::string ca_pem;    // one or more CA certificates
-  std::string cert_pem;  // this endpoint's certificate (chain)
-  std::string key_pem;   // its private key
+// A CA certificate of the --ca file, for the start-up log.
+struct TrustedCa {
+  std::string subject;             // RFC 2253, escaped (x509_util.h)
+  std::string sha256_fingerprint;  // "AB:CD:..."
 };
 
-// Reads and checks the three files. Every error names the file and the
-// problem: cannot be read (NOT_FOUND / PERMISSION_DENIED / ...), empty, not
-// PEM of the right kind, the key does not match the certificate, the
-// certificate is expired or not yet valid (FAILED_PRECONDITION or
-// INVALID_ARGUMENT).
+struct TlsFiles {
+  std::string ca_pem;                  // one or more CA certificates
+  std::string cert_pem;                // this endpoint's certificate (chain)
+  std::string key_pem;                 // its private key
+  std::vector<TrustedCa> trusted_cas;  // what ca_pem holds, in file order
+};
+
 // The most a PEM file may hold.
 inline constexpr size_t kMaxPemBytes = 1 << 20;
 
@@ -31,6 +34,13 @@ inline constexpr size_t kMaxPemBytes = 1 << 20;
 absl::StatusOr<std::string> ReadPemFile(const std::string& what,
                                         const std::string& path);
 
+// Reads and checks the three files. Every error names the file and the
+// problem: cannot be read (NOT_FOUND / PERMISSION_DENIED / ...), empty, not
+// PEM of the right kind, the key does not match the certificate, the
+// certificate is expired or not yet valid (FAILED_PRECONDITION or
+// INVALID_ARGUMENT). Every certificate of the CA file must be a CA
+// (basicConstraints CA:TRUE, and keyCertSign if it has a key usage) and
+// currently valid: INVALID_ARGUMENT naming the certificate otherwise.
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
                                       const std::string& cert_path,
                                       const std::string& key_path);

@@ -106,5 +106,27 @@ TEST(DevPkiTest, MakesAWorkingPkiWithPrivateKeys) {
   EXPECT_THAT(denied.err, HasSubstr("permission denied"));
 }
 
+// The CA signs end-entity certificates only (pathlen:0), and what it signs
+// for servers and clients is no CA: a CA:TRUE certificate it signed could
+// otherwise mint certificates for any identity (issue 16).
+TEST(DevPkiTest, CaIsLimitedToEndEntityCertificates) {
+  TempDir dir;
+  const std::string pki = dir.path() + "/pki";
+  const std::string client = dir.path() + "/client";
+  ASSERT_EQ(DevPki({"ca", pki}).exit_code, 0);
+  ASSERT_EQ(DevPki({"server", pki}).exit_code, 0);
+  ASSERT_EQ(DevPki({"client", pki, client, "alice"}).exit_code, 0);
+  auto constraints = [](const std::string& cert) {
+    ProcessResult r = RunProcess({"/usr/bin/openssl", "x509", "-in", cert,
+                                  "-noout", "-ext", "basicConstraints"},
+                                 {"PATH=/usr/bin:/bin"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_THAT(constraints(pki + "/ca.pem"), HasSubstr("CA:TRUE, pathlen:0"));
+  EXPECT_THAT(constraints(pki + "/server.pem"), HasSubstr("CA:FALSE"));
+  EXPECT_THAT(constraints(client + "/client.pem"), HasSubstr("CA:FALSE"));
+}
+
 }  // namespace
 }  // namespace cmdctl::test

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "integration_tests/common/runnable_copy.h"
 #include "os_adapter/monitor_files.h"
 
 extern char** environ;
@@ -108,6 +109,24 @@ absl::StatusOr<pid_t> SpawnAs(std::vector<std::string> args,
   return pid;
 }
 
+// Why exec may have failed (the child exits 127, or 126 when it could not
+// even drop privileges), so that a test never reports a bare 127.
+std::string ExecFailureHint(const ServerProcessOptions& options, int status) {
+  if (!WIFEXITED(status)) return "";
+  if (WEXITSTATUS(status) == 126) return " (could not switch to the user)";
+  if (WEXITSTATUS(status) != 127) return "";
+  std::string hint = absl::StrCat(" (could not execute ", options.binary);
+  if (options.run_as_uid >= 0) {
+    absl::StrAppend(&hint, " as uid ", options.run_as_uid);
+    if (absl::Status runnable = CheckRunnableByEveryone(options.binary);
+        !runnable.ok()) {
+      absl::StrAppend(&hint, ": ", runnable.message(),
+                      "; run a test::UserRunnableCopy of it instead");
+    }
+  }
+  return hint + ")";
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
@@ -166,7 +185,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     if (waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
       server->pid_ = -1;
       return absl::FailedPreconditionError(
-          absl::StrCat("cmdctld exited (status ", status, ") at start:\n",
+          absl::StrCat("cmdctld exited (status ", status, ") at start",
+                       ExecFailureHint(options, status), ":\n",
                        Tail(server->ReadLog(), 4000)));
     }
     std::string text = ReadFileOrEmpty(port_file);

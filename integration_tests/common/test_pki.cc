@@ -106,6 +106,22 @@ TestCa::TestCa(const std::string& name) : impl_(std::make_unique<Impl>()) {
   ca_.key_pem = KeyPem(impl_->key.get());
 }
 
+TestCa::TestCa(const IssuedCert& ca)
+    : impl_(std::make_unique<Impl>()), ca_(ca) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
+      BIO_new_mem_buf(ca.cert_pem.data(), static_cast<int>(ca.cert_pem.size())),
+      BIO_free);
+  impl_->cert.reset(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  CHECK(impl_->cert != nullptr) << "bad CA certificate";
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
+      BIO_new_mem_buf(ca.key_pem.data(), static_cast<int>(ca.key_pem.size())),
+      BIO_free);
+  impl_->key.reset(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  CHECK(impl_->key != nullptr) << "bad CA key";
+}
+
 TestCa::~TestCa() = default;
 
 IssuedCert TestCa::Issue(const CertRequest& request) const {
@@ -114,9 +130,11 @@ IssuedCert TestCa::Issue(const CertRequest& request) const {
                          request.not_after);
   X509* issuer = impl_->cert.get();
   CHECK_EQ(X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer)), 1);
-  AddExtension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE");
-  AddExtension(cert.get(), issuer, NID_key_usage,
-               "critical,digitalSignature,keyEncipherment");
+  AddExtension(cert.get(), issuer, NID_basic_constraints,
+               request.basic_constraints);
+  AddExtension(cert.get(), issuer, NID_key_usage, request.key_usage);
+  // Its own key identifier, so that certificates it signs can name it.
+  AddExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   AddExtension(cert.get(), issuer, NID_ext_key_usage,
                request.server ? "serverAuth" : "clientAuth");
   AddExtension(cert.get(), issuer, NID_authority_key_identifier, "keyid");

@@ -26,6 +26,10 @@ struct CertRequest {
   std::vector<std::string> san_dns;   // e.g. "localhost"
   std::vector<std::string> san_ips;   // e.g. "127.0.0.1"
   bool server = false;                // serverAuth, else clientAuth
+  // basicConstraints and keyUsage, in OpenSSL's configuration syntax
+  // (e.g. "critical,CA:TRUE" and "critical,keyCertSign" for a CA).
+  std::string basic_constraints = "critical,CA:FALSE";
+  std::string key_usage = "critical,digitalSignature,keyEncipherment";
   // Validity relative to now: [now + not_before, now + not_after].
   absl::Duration not_before = -absl::Hours(1);
   absl::Duration not_after = absl::Hours(24);
@@ -35,6 +39,9 @@ class TestCa {
  public:
   // A self-signed CA named `name`. CHECK-fails if OpenSSL fails.
   explicit TestCa(const std::string& name);
+  // A CA that signs with an existing certificate and key, e.g. a CA:TRUE
+  // certificate another TestCa issued (an intermediate).
+  explicit TestCa(const IssuedCert& ca);
   ~TestCa();
   TestCa(const TestCa&) = delete;
   TestCa& operator=(const TestCa&) = delete;

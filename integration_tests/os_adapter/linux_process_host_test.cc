@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration_tests/common/runnable_copy.h"
 #include "integration_tests/common/test_users.h"
 #include "common/file_util.h"
 #include "os_adapter/os_util.h"
@@ -481,12 +482,15 @@ TEST_F(LinuxProcessHostTest, OnlyFdsZeroToTwoWhileManyJobsStartConcurrently) {
   // A careless library in the server leaves an fd inheritable.
   const int leaky = open("/etc/passwd", O_RDONLY);
   ASSERT_GE(leaky, 3);
+  // Run by the job's user: a copy it can reach, wherever the build tree is.
+  absl::StatusOr<std::string> probe = test::UserRunnableCopy(CMDCTL_PROBE_PATH);
+  ASSERT_TRUE(probe.ok()) << probe.status();
   std::vector<std::thread> threads;
   std::vector<std::vector<Result>> results(kThreads);
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([this, t, &results] {
+    threads.emplace_back([this, t, &results, &probe] {
       for (int i = 0; i < kJobsPerThread; ++i) {
-        results[t].push_back(RunToEnd(Spec(CMDCTL_PROBE_PATH, {"fds"})));
+        results[t].push_back(RunToEnd(Spec(*probe, {"fds"})));
       }
     });
   }
@@ -763,7 +767,9 @@ TEST_F(LinuxProcessHostTest, NoZombiesAfterAThousandShortJobs) {
 }
 
 TEST_F(LinuxProcessHostTest, BinaryOutputIsByteExact) {
-  Result r = RunToEnd(Spec(CMDCTL_PROBE_PATH, {"bytes"}));
+  absl::StatusOr<std::string> probe = test::UserRunnableCopy(CMDCTL_PROBE_PATH);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  Result r = RunToEnd(Spec(*probe, {"bytes"}));
   ASSERT_TRUE(ExitedWith(r.exit, 0)) << Describe(r.exit);
   std::string up, down;
   for (int i = 0; i < 256; ++i) {
@@ -1215,6 +1221,10 @@ TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
   const std::string state_dir = absl::StrCat("/tmp/cmdctl-it-bob-state-", getpid());
   ASSERT_EQ(mkdir(state_dir.c_str(), 0700), 0);
   ASSERT_EQ(chown(state_dir.c_str(), bob->uid, bob->gid), 0);
+  // The host runs as bob: a launcher bob can reach, wherever the build is.
+  absl::StatusOr<std::string> launcher =
+      test::UserRunnableCopy(CMDCTL_LAUNCHER_PATH);
+  ASSERT_TRUE(launcher.ok()) << launcher.status();
   int pipefd[2];
   ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
   const pid_t child = fork();
@@ -1229,6 +1239,7 @@ TEST(LinuxProcessHostNonRootTest, RunsJobsOnlyAsItsOwnUser) {
     } else {
       LinuxProcessHostOptions options = TestHostOptions();
       options.state_dir = state_dir;
+      options.launcher_path = *launcher;
       auto host = LinuxProcessHost::Create(options);
       if (!host.ok()) {
         report = absl::StrCat("create: ", host.status().ToString(), "\n");

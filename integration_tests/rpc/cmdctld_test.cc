@@ -22,6 +22,7 @@
 #include "cmdctl/v1/cmdctl.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration_tests/common/runnable_copy.h"
 #include "integration_tests/common/server_process.h"
 #include "integration_tests/common/test_pki.h"
 #include "integration_tests/common/test_users.h"
@@ -394,8 +395,15 @@ TEST_F(CmdctldTest, NonRootServerRunsJobsOnlyAsItselfAndSaysSo) {
   for (const auto& f : files) {
     ASSERT_EQ(chown(f.c_str(), bob_user->uid, bob_user->gid), 0);
   }
+  // Run as bob: cmdctld and its launcher where bob can reach them, wherever
+  // the build tree is.
+  absl::StatusOr<std::string> launcher =
+      test::UserRunnableCopy(CMDCTL_LAUNCHER_PATH);
+  ASSERT_TRUE(launcher.ok()) << launcher.status();
+  absl::StatusOr<std::string> cmdctld = test::UserRunnableCopy(CMDCTLD_PATH);
+  ASSERT_TRUE(cmdctld.ok()) << cmdctld.status();
   ServerProcessOptions options;
-  options.binary = CMDCTLD_PATH;
+  options.binary = *cmdctld;
   options.ca_path = files[0];
   options.cert_path = files[1];
   options.key_path = files[2];

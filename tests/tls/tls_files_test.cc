@@ -1,5 +1,9 @@
 #include "tls/tls_files.h"
 
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "integration_tests/common/test_pki.h"
@@ -7,10 +11,12 @@
 namespace cmdctl {
 namespace {
 
+using ::cmdctl::test::CertRequest;
 using ::cmdctl::test::TempDir;
 using ::cmdctl::test::TestCa;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 
 class TlsFilesTest : public ::testing::Test {
  protected:
@@ -86,6 +92,65 @@ TEST_F(TlsFilesTest, ExpiredCertificateIsRefused) {
   absl::Status s = LoadTlsFiles(ca_path_, cert, key).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), AllOf(HasSubstr(cert), HasSubstr("expired")));
+}
+
+TEST_F(TlsFilesTest, EveryCaOfTheFileIsListedWithItsFingerprint) {
+  TestCa second("second ca");
+  const std::string both =
+      dir_.WriteFile("both.pem", ca_.cert_pem() + second.cert_pem());
+  absl::StatusOr<TlsFiles> files = LoadTlsFiles(both, cert_path_, key_path_);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->trusted_cas.size(), 2u);
+  EXPECT_EQ(files->trusted_cas[0].subject, "CN=files ca");
+  EXPECT_EQ(files->trusted_cas[1].subject, "CN=second ca");
+  for (const TrustedCa& ca : files->trusted_cas) {
+    EXPECT_THAT(ca.sha256_fingerprint,
+                MatchesRegex("([0-9A-F]{2}:){31}[0-9A-F]{2}"));
+  }
+  EXPECT_NE(files->trusted_cas[0].sha256_fingerprint,
+            files->trusted_cas[1].sha256_fingerprint);
+}
+
+TEST_F(TlsFilesTest, CertificateThatIsNotACaIsRefusedInTheCaFile) {
+  auto leaf = ca_.IssueClient("alice", {"alice"});
+  CertRequest no_cert_sign;  // CA:TRUE, but may not sign certificates
+  no_cert_sign.common_name = "half ca";
+  no_cert_sign.basic_constraints = "critical,CA:TRUE";
+  no_cert_sign.key_usage = "critical,digitalSignature";
+  struct Case {
+    std::string pem, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {leaf.cert_pem,
+            "certificate 1 of 1 (subject: CN=alice) is not a CA certificate "
+            "(it lacks basicConstraints CA:TRUE)"},
+           {ca_.cert_pem() + leaf.cert_pem,
+            "certificate 2 of 2 (subject: CN=alice) is not a CA certificate"},
+           {ca_.Issue(no_cert_sign).cert_pem,
+            "(subject: CN=half ca) is not a CA certificate (it lacks the key "
+            "usage keyCertSign)"}}) {
+    const std::string path = dir_.WriteFile("bad-ca.pem", c.pem);
+    absl::Status s = LoadTlsFiles(path, cert_path_, key_path_).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(),
+                AllOf(HasSubstr("CA file " + path + ": "), HasSubstr(c.want)));
+  }
+}
+
+TEST_F(TlsFilesTest, ExpiredCaInTheFileIsRefused) {
+  CertRequest old;
+  old.common_name = "old ca";
+  old.basic_constraints = "critical,CA:TRUE";
+  old.key_usage = "critical,keyCertSign";
+  old.not_before = -absl::Hours(48);
+  old.not_after = -absl::Hours(24);
+  const std::string path =
+      dir_.WriteFile("old-ca.pem", ca_.cert_pem() + ca_.Issue(old).cert_pem);
+  absl::Status s = LoadTlsFiles(path, cert_path_, key_path_).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("expired"),
+                                 HasSubstr("certificate 2 of 2 (subject: "
+                                           "CN=old ca)")));
 }
 
 }  // namespace
