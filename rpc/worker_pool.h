@@ -53,6 +53,7 @@ class WorkerPool final : public TaskRunner {
   void Work() ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Mutex mu_;
+  absl::CondVar work_;  // a task was posted, or stopping_ was set
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -87,6 +87,7 @@ class FakeSink final : public OutputSink {
     ended_ = true;
     status_ = status;
     bytes_sent_ = bytes_sent;
+    ended_cv_.SignalAll();
   }
 
   // The write in flight completes (as gRPC's OnWriteDone).
@@ -99,9 +100,14 @@ class FakeSink final : public OutputSink {
     pump_->WriteDone(ok);
   }
 
+  // (A CondVar, not an absl::Condition: see worker_pool.cc.)
   bool AwaitEnd() {
     absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&ended_), kBound);
+    const absl::Time deadline = absl::Now() + kBound;
+    while (!ended_) {
+      if (ended_cv_.WaitWithDeadline(&mu_, deadline)) return ended_;
+    }
+    return true;
   }
   bool ended() {
     absl::MutexLock lock(&mu_);
@@ -140,6 +146,7 @@ class FakeSink final : public OutputSink {
   TaskRunner* const transport_;
   std::shared_ptr<OutputPump> pump_;
   absl::Mutex mu_;
+  absl::CondVar ended_cv_;
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   int sends_ ABSL_GUARDED_BY(mu_) = 0;
