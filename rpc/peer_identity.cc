@@ -135,4 +135,13 @@ absl::StatusOr<Caller> CallerFromAuthContext(const grpc::AuthContext& auth) {
   return caller;
 }
 
+absl::StatusOr<Caller> CallerFromTlsPeer(
+    const grpc::CallbackServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr) {
+    return absl::UnauthenticatedError("no verified client certificate");
+  }
+  return CallerFromAuthContext(*auth);
+}
+
 }  // namespace cmdctl

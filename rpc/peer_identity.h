@@ -5,6 +5,7 @@
 #define CMDCTL_RPC_PEER_IDENTITY_H_
 
 #include <grpcpp/security/auth_context.h>
+#include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,6 +32,11 @@ absl::StatusOr<Caller> CallerFromCertificatePem(absl::string_view pem);
 // certificate (GRPC_X509_PEM_CERT_PROPERTY_NAME). UNAUTHENTICATED without
 // one.
 absl::StatusOr<Caller> CallerFromAuthContext(const grpc::AuthContext& auth);
+
+// The caller of a call on the callback API: CallerFromAuthContext of its
+// auth context (the production CallerResolver of the service).
+absl::StatusOr<Caller> CallerFromTlsPeer(
+    const grpc::CallbackServerContext& context);
 
 }  // namespace cmdctl
 

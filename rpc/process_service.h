@@ -1,17 +1,24 @@
 // The cmdctl.v1.ProcessService, on gRPC's callback API: no thread per call
 // or per stream. Unary calls finish on the thread that has the answer (the
 // gRPC thread, or for StopProcess the host thread that sees the job end);
-// each GetProcessOutput call is one ServerWriteReactor that reads from its
-// own OutputCursor, keeps one write in flight and, once caught up, waits for
-// the job's change notification.
+// each GetProcessOutput call is one OutputReactor driven by an OutputPump
+// that reads from its own OutputCursor, keeps one write in flight and, once
+// caught up, waits for the job's change notification; the reading that
+// follows a notification runs on the service's small WorkerPool, never on
+// the host's event-loop thread.
 //
 // Who the caller is comes from a CallerResolver, so that handlers do not
 // depend on TLS: production uses the verified peer certificate
-// (CallerFromAuthContext); unit tests inject callers over an in-process
-// channel.
+// (CallerFromTlsPeer, rpc/peer_identity.h); unit tests inject callers over an
+// in-process channel.
 //
-// Thread-safe. Every request leaves one audit line (glog INFO): identity,
-// method, job id, result code.
+// Thread-safe. Every request leaves one audit line (rpc/audit_log.h).
+// No lock of the service is held across a read of output, a write to the
+// network, a log line or a call into the JobManager.
+//
+// Files: unary_call.* (the prologue's call state), pending_stops.* (StopProcess
+// calls waiting for their job), output_reactor.* + output_pump.* +
+// worker_pool.* (GetProcessOutput), audit_log.* (the audit line).
 #ifndef CMDCTL_RPC_PROCESS_SERVICE_H_
 #define CMDCTL_RPC_PROCESS_SERVICE_H_
 
@@ -21,7 +28,8 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -29,15 +37,16 @@
 #include "domain/authorization.h"
 #include "domain/job_manager.h"
 #include "domain/output_cursor.h"
+#include "rpc/audit_log.h"
+#include "rpc/output_pump.h"
+#include "rpc/pending_stops.h"
+#include "rpc/unary_call.h"
+#include "rpc/worker_pool.h"
 
 namespace cmdctl {
 
 using CallerResolver =
     std::function<absl::StatusOr<Caller>(const grpc::CallbackServerContext&)>;
-
-// The production resolver: the verified client certificate.
-absl::StatusOr<Caller> CallerFromTlsPeer(
-    const grpc::CallbackServerContext& context);
 
 class OutputReactor;
 
@@ -80,7 +89,7 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
   // job to end are answered UNAVAILABLE now (a later end is then ignored).
   // Only for when the jobs did not end, since gRPC cannot stop while a call
   // is unfinished.
-  void AbortPendingStops() ABSL_LOCKS_EXCLUDED(mu_);
+  void AbortPendingStops();
 
   // Output streams open now (tests, metrics).
   size_t OpenStreams() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -90,28 +99,41 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  friend class OutputReactor;
-
-  // Registers a new stream and starts it; false (nothing done) once
-  // shutting down.
-  bool StartStream(OutputReactor* reactor, std::unique_ptr<OutputCursor> cursor)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  void RemoveStream(OutputReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
+  // The prologue of every unary handler: admits the caller (Admit), then
+  // finishes the call with `valid` if that is an error, else runs
+  // `body(const Caller&, UnaryCall)`, which must finish the call (now or
+  // later). Returns the call's reactor.
+  template <typename Body>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
+                                  AuditLine audit, const absl::Status& valid,
+                                  Body body) ABSL_LOCKS_EXCLUDED(mu_);
   // The caller of a new call: UNAVAILABLE once shutting down, else the
-  // identity the resolver finds (UNAUTHENTICATED without one).
-  absl::StatusOr<Caller> Admit(const grpc::CallbackServerContext& context) const
+  // identity the resolver finds (UNAUTHENTICATED without one), which goes
+  // on the audit line; then `valid`'s error, if any.
+  absl::StatusOr<Caller> Admit(const grpc::CallbackServerContext& context,
+                               AuditLine* audit,
+                               const absl::Status& valid) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  struct PendingStops;
+  // Registers the stream and starts it from `cursor`; ends it with
+  // UNAVAILABLE instead once shutting down.
+  void StartStream(OutputReactor* reactor, std::unique_ptr<OutputCursor> cursor)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveStream(const OutputReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
 
   JobManager* const jobs_;
   const CallerResolver resolve_caller_;
   // Shared with the StopProcess callbacks, which may outlive the service.
   const std::shared_ptr<PendingStops> pending_stops_;
+  // Where a follower reads after its job's notification. Outlives every
+  // stream (the destructor checks that none is left).
+  WorkerPool readers_;
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_set<OutputReactor*> streams_ ABSL_GUARDED_BY(mu_);
+  // The open output streams: each reactor (until its OnDone) and its pump.
+  absl::flat_hash_map<const OutputReactor*, std::shared_ptr<OutputPump>>
+      streams_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cmdctl

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/job_manager.h"
+#include "rpc/peer_identity.h"
 #include "rpc/process_service.h"
 #include "tls/tls_files.h"
 
