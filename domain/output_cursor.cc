@@ -162,8 +162,15 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
     return chunk;
   }
   // Caught up. A snapshot ends; a follower ends only if the job had already
-  // ended before the reads above, which then saw its final output.
+  // ended before the reads above, which then saw its final output. Before
+  // the stream says "complete", the stored output must still be whole: a
+  // file its owner truncated ends the stream with the host's error
+  // (DATA_LOSS), not with success.
   if (!follow_ || ended) {
+    for (OutputStream stream : kStreams) {
+      absl::StatusOr<StreamWindow> window = reader_->Window(stream);
+      if (!window.ok()) return window.status();
+    }
     at_end_ = true;
     return std::nullopt;
   }

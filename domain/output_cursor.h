@@ -62,7 +62,8 @@ class OutputCursor {
 
   // Non-blocking. Returns:
   //  - a chunk: deliver it, then call Next again;
-  //  - std::nullopt and AtEnd(): the stream is complete;
+  //  - std::nullopt and AtEnd(): the stream is complete (the host's
+  //    windows checked once more: an error there is returned instead);
   //  - std::nullopt and !AtEnd(): caught up with a running job; call
   //    WaitForMore.
   // The streams are read alternately, each in order.

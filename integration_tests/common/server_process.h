@@ -54,6 +54,9 @@ class ServerProcess {
   absl::StatusOr<int> WaitForExit(absl::Duration timeout);
   // SIGKILL and reap.
   void Kill();
+  // Leaves the jobs of this server running when it is destroyed (a test
+  // restarts a server on the same state directory; the next one owns them).
+  void ForgetJobs() { state_dir_.clear(); }
 
  private:
   ServerProcess() = default;
