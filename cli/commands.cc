@@ -21,7 +21,6 @@ namespace v1 = ::cmdctl::v1;
 
 // Unary calls answer at once; this only guards against a hung server.
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
-constexpr absl::Duration kDefaultGrace = absl::Seconds(5);
 
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -194,8 +193,12 @@ int StopJob(Session& session, const std::string& job_id,
   v1::StopProcessResponse response;
   grpc::ClientContext context;
   // StopProcess returns once the whole tree is gone: up to the grace period
-  // and then the SIGKILL.
-  SetTimeout(context, grace.value_or(kDefaultGrace) + kCallTimeout);
+  // and then the SIGKILL. With --grace that bounds the call. Without it the
+  // server's --stop_grace applies, which cmdctl cannot know (it may be
+  // minutes), so the call has no deadline: a server that went away is
+  // noticed by the channel's keepalive (connection.cc), and Ctrl-C ends
+  // cmdctl as usual. docs/CLI.md says so.
+  if (grace.has_value()) SetTimeout(context, *grace + kCallTimeout);
   grpc::Status status = session.stub->StopProcess(&context, request, &response);
   if (!status.ok()) return ReportRpc(status, session, job_id);
   const std::string line =

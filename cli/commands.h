@@ -37,7 +37,7 @@ int RunJob(Session& session, const RunOptions& options);
 // Job stdout to our stdout, job stderr to our stderr, byte for byte.
 int GetOutput(Session& session, const std::string& job_id, bool follow);
 int GetStatus(Session& session, const std::string& job_id, OutputFormat format);
-// Unset grace: the server's default (5 s).
+// Unset grace: the server's default (its --stop_grace).
 int StopJob(Session& session, const std::string& job_id,
             std::optional<absl::Duration> grace);
 int ListJobs(Session& session, OutputFormat format);
