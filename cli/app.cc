@@ -12,12 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/command_table.h"
-#include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/connection.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
 #include "cli/help.h"
+#include "cli/session.h"
+#include "common/file_util.h"
 #include "grpc/support/log.h"
 #include "tls/tls_policy.h"
 
@@ -60,42 +61,47 @@ void SilenceGrpcLogs() {
 }
 
 // Connects to the server the flags and environment name and returns the
-// session, or the exit status after reporting why not.
-int Connect(Session** session) {
+// session, or the exit status after reporting why not. `failure_exit`:
+// the exit status of cmdctl's own failures (1, or 255 for a command whose
+// status is a job's). A malformed --server is a usage error (2); so is a
+// certificate problem, unless the command's status is a job's: a
+// certificate expires between two runs of the same script, and 2 would
+// read as the job's.
+int Connect(int failure_exit, Session** session) {
+  const int certificate_exit =
+      failure_exit == kExitServerError ? kExitUsage : failure_exit;
+  const auto fail = [](int code, absl::string_view message) {
+    return Report(Failure{code, absl::StrCat("cmdctl: ", message)});
+  };
   absl::StatusOr<ConnectionConfig> config = ResolveConnectionConfig(
       GlobalFlagValues{ExplicitFlag("server"), ExplicitFlag("cert"),
                        ExplicitFlag("key"), ExplicitFlag("ca")},
       &GetEnv);
-  if (!config.ok()) {
-    return UsageError(std::string(config.status().message()),
-                      /*show_help_hint=*/false);
-  }
+  if (!config.ok()) return fail(kExitUsage, config.status().message());
   absl::Status tls = EnforceTls13Policy();
-  if (!tls.ok()) {
-    WriteAll(STDERR_FILENO, absl::StrCat("cmdctl: ", tls.message(), "\n"));
-    return kExitServerError;
-  }
+  if (!tls.ok()) return fail(failure_exit, tls.message());
   absl::StatusOr<grpc::SslCredentialsOptions> credentials =
       LoadCredentials(*config);
   if (!credentials.ok()) {
-    return UsageError(std::string(credentials.status().message()),
-                      /*show_help_hint=*/false);
+    return fail(certificate_exit, credentials.status().message());
   }
   // The channel and the session are never destroyed: main() leaves with
   // ExitWithoutTeardown once Main returns, and destroying them here would
   // start the very gRPC shutdown that skips (see there).
   static const auto* const channel = new std::shared_ptr<grpc::Channel>(
       MakeChannel(config->server.value, *credentials));
+  const bool verbose = getenv("GRPC_VERBOSITY") != nullptr;
   grpc::Status connected = cli::Connect(*channel, kConnectTimeout);
   if (!connected.ok()) {
-    Failure failure =
-        FailureFromRpc(connected, CallContext{config->server.value, "",
-                                              /*connected=*/false});
-    WriteAll(STDERR_FILENO, failure.message + "\n");
-    return failure.exit_code;
+    Failure failure = FailureFromRpc(
+        connected,
+        CallContext{config->server.value, "", /*connected=*/false, verbose});
+    failure.exit_code = failure_exit;
+    return Report(failure);
   }
   *session = new Session{config->server.value,
-                         cmdctl::v1::ProcessService::NewStub(*channel)};
+                         cmdctl::v1::ProcessService::NewStub(*channel),
+                         failure_exit, verbose};
   return kExitOk;
 }
 
@@ -121,9 +127,14 @@ int Main(const std::vector<std::string>& argv) {
   }
   absl::StatusOr<Action> action = command->prepare(*inv, *repeated);
   if (!action.ok()) return UsageError(std::string(action.status().message()));
+  if (!action->needs_server) return action->run(nullptr);
   Session* session = nullptr;
-  if (int status = Connect(&session); status != kExitOk) return status;
-  return (*action)(*session);
+  const int failure_exit =
+      action->exits_with_job_status ? kExitOwnFailure : kExitServerError;
+  if (int status = Connect(failure_exit, &session); status != kExitOk) {
+    return status;
+  }
+  return action->run(session);
 }
 
 }  // namespace cmdctl::cli

@@ -1,7 +1,9 @@
 #include "cli/connection.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cli/version.h"
 #include "grpc/grpc.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -25,7 +27,7 @@ constexpr int kKeepaliveTimeoutMs = 10 * 1000;
 std::shared_ptr<grpc::Channel> MakeChannel(
     const std::string& server, const grpc::SslCredentialsOptions& credentials) {
   grpc::ChannelArguments args;
-  args.SetUserAgentPrefix("cmdctl/0.1");
+  args.SetUserAgentPrefix(absl::StrCat("cmdctl/", kVersion));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   // Keep pinging however long the call waits without data (gRPC stops

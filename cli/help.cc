@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "cli/flags.h"
@@ -45,9 +46,12 @@ std::string FlagHelp(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& name : names) {
     gflags::CommandLineFlagInfo info = FlagInfo(name);
+    // A boolean is shown as it is used: `--wait` (off by default), or
+    // `--follow=false` (on by default).
     std::string spelled =
-        info.type == "bool" ? absl::StrCat("--[no]", name)
-                            : absl::StrCat("--", name, "=", Placeholder(name));
+        info.type != "bool" ? absl::StrCat("--", name, "=", Placeholder(name))
+        : info.default_value == "true" ? absl::StrCat("--", name, "=false")
+                                       : absl::StrCat("--", name);
     std::string line = absl::StrCat("  ", spelled);
     std::string description = info.description;
     if (info.type == "bool" || !info.default_value.empty()) {
@@ -75,18 +79,30 @@ std::string ToolHelp() {
       "Commands:\n";
   for (const Command& c : Commands()) {
     std::string name = absl::StrCat("  ", c.name);
-    absl::StrAppend(&out, name, std::string(14 - name.size(), ' '), c.summary,
-                    "\n");
+    std::string summary = c.summary;
+    if (!c.aliases.empty()) {
+      absl::StrAppend(&summary, " (also: ", absl::StrJoin(c.aliases, ", "),
+                      ")");
+    }
+    absl::StrAppend(&out, name, std::string(14 - name.size(), ' '),
+                    Wrap(summary, 14, 79), "\n");
   }
   absl::StrAppend(
       &out, "\nGlobal flags (before COMMAND):\n", FlagHelp(GlobalFlagNames()),
+      "  --version           print cmdctl's version\n"
+      "\n"
+      "Job IDs may be shortened to any unique prefix of one of yours.\n"
       "\n"
       "Exit status: 0 success; 1 an error from the server or reaching it (one\n"
-      "line on stderr); 2 a usage error. `run --wait` exits with the job's\n"
-      "status instead (128+N when signal N ended it).\n"
+      "line on stderr); 2 a usage error (also a malformed --server or job ID,\n"
+      "or a certificate that is unreadable, expired or not matching its\n"
+      "key). `run --wait` and `wait` exit with the job's status instead\n"
+      "(128+N when signal N ended it; 127/126 when the program was not\n"
+      "found / cannot be executed), and 255 when cmdctl itself fails.\n"
       "\n"
       "Examples:\n"
-      "  cmdctl run ls -la\n"
+      "  cmdctl run ls -la                      # prints the job id\n"
+      "  cmdctl logs 3f2a                       # its output (ID prefix)\n"
       "  id=$(cmdctl run sh -c 'for i in 1 2 3; do echo $i; sleep 1; done')\n"
       "  cmdctl get-output \"$id\"\n"
       "  cmdctl run --wait sh -c 'exit 3'; echo $?      # 3\n"

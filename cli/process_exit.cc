@@ -1,14 +1,15 @@
 #include "cli/process_exit.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "common/file_util.h"
 
 namespace cmdctl::cli {
 
@@ -39,6 +40,20 @@ void ExitWithoutTeardown(int code) {
   // of cmdctl waits on a destructor: every call has finished, and the
   // output went out unbuffered (above).
   _exit(code);
+}
+
+void DieBySignal(int signal) {
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  sigaction(signal, &default_action, nullptr);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, signal);
+  pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+  raise(signal);  // to this thread, where it is unblocked: the process ends
+  // Only for a signal whose default action is not to end the process.
+  _exit(128 + signal);
 }
 
 }  // namespace cmdctl::cli

@@ -10,6 +10,12 @@ namespace cmdctl::cli {
 // is safe.
 [[noreturn]] void ExitWithoutTeardown(int code);
 
+// Ends the process by `signal` as if it had not been caught (a shell sees
+// 128+signal and, for SIGINT, stops its loop): the signal's default action
+// restored and unblocked in this thread, then raised. Call it only when the
+// output is out (cmdctl writes with write(2); nothing is buffered).
+[[noreturn]] void DieBySignal(int signal);
+
 }  // namespace cmdctl::cli
 
 #endif  // CMDCTL_CLI_PROCESS_EXIT_H_

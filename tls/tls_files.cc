@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <time.h>
 
 #include <memory>
 #include <string>
@@ -66,15 +67,28 @@ absl::StatusOr<X509Ptr> ParseCertificates(const std::string& what,
   return first;
 }
 
+// "2026-11-27 14:05:01 UTC"; "an unreadable date" if it cannot be read.
+std::string FormatAsn1Time(const ASN1_TIME* time) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(time, &tm) != 1) return "an unreadable date";
+  char buf[64];
+  if (strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+    return "an unreadable date";
+  }
+  return buf;
+}
+
 absl::Status CheckValidity(const std::string& what, const std::string& path,
                            X509* cert) {
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(what, " file ", path, ": the certificate has expired"));
+        absl::StrCat(what, " file ", path, ": the certificate has expired (on ",
+                     FormatAsn1Time(X509_get0_notAfter(cert)), ")"));
   }
   if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        what, " file ", path, ": the certificate is not valid yet"));
+        what, " file ", path, ": the certificate is not valid yet (until ",
+        FormatAsn1Time(X509_get0_notBefore(cert)), ")"));
   }
   return absl::OkStatus();
 }
@@ -99,6 +113,38 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& what,
   return data;
 }
 
+absl::Status CheckTlsFiles(const TlsFiles& files, const TlsFileNames& names) {
+  ERR_clear_error();
+  absl::StatusOr<X509Ptr> ca_cert =
+      ParseCertificates("CA", names.ca, files.ca_pem);
+  if (!ca_cert.ok()) return ca_cert.status();
+  absl::Status valid = CheckValidity("CA", names.ca, ca_cert->get());
+  if (!valid.ok()) return valid;
+
+  absl::StatusOr<X509Ptr> leaf =
+      ParseCertificates("certificate", names.cert, files.cert_pem);
+  if (!leaf.ok()) return leaf.status();
+  valid = CheckValidity("certificate", names.cert, leaf->get());
+  if (!valid.ok()) return valid;
+
+  BioPtr key_bio = MemBio(files.key_pem);
+  KeyPtr pkey(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
+                                      const_cast<char*>("")),
+              EVP_PKEY_free);
+  if (pkey == nullptr) {
+    const std::string detail = OpenSslError();
+    return absl::InvalidArgumentError(
+        absl::StrCat("key file ", names.key,
+                     ": holds no unencrypted PEM private key", detail));
+  }
+  if (X509_check_private_key(leaf->get(), pkey.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key file ", names.key, " does not match certificate ", names.cert));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
                                       const std::string& cert_path,
                                       const std::string& key_path) {
@@ -109,37 +155,12 @@ absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
   if (!cert.ok()) return cert.status();
   absl::StatusOr<std::string> key = ReadPemFile("key", key_path);
   if (!key.ok()) return key.status();
-
-  ERR_clear_error();
-  absl::StatusOr<X509Ptr> ca_cert = ParseCertificates("CA", ca_path, *ca);
-  if (!ca_cert.ok()) return ca_cert.status();
-  absl::Status valid = CheckValidity("CA", ca_path, ca_cert->get());
-  if (!valid.ok()) return valid;
-
-  absl::StatusOr<X509Ptr> leaf =
-      ParseCertificates("certificate", cert_path, *cert);
-  if (!leaf.ok()) return leaf.status();
-  valid = CheckValidity("certificate", cert_path, leaf->get());
-  if (!valid.ok()) return valid;
-
-  BioPtr key_bio = MemBio(*key);
-  KeyPtr pkey(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
-                                      const_cast<char*>("")),
-              EVP_PKEY_free);
-  if (pkey == nullptr) {
-    const std::string detail = OpenSslError();
-    return absl::InvalidArgumentError(
-        absl::StrCat("key file ", key_path,
-                     ": holds no unencrypted PEM private key", detail));
-  }
-  if (X509_check_private_key(leaf->get(), pkey.get()) != 1) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "key file ", key_path, " does not match certificate ", cert_path));
-  }
   files.ca_pem = *std::move(ca);
   files.cert_pem = *std::move(cert);
   files.key_pem = *std::move(key);
+  absl::Status checked =
+      CheckTlsFiles(files, TlsFileNames{ca_path, cert_path, key_path});
+  if (!checked.ok()) return checked;
   return files;
 }
 

@@ -65,7 +65,7 @@ TEST_F(CliTest, UsageErrorsExitTwoWithoutTouchingTheServer) {
       {"run", "--env=NOEQUALS", "true"},
       {"list", "--server=" + address_},
       {"stop"},
-      {"stop", "a", "b"},
+      {"stop", "a", "not-an-id"},
       {"stop", "--grace=abc", "id"},
       {"stop", "--grace=-1s", "id"},
       {"get-status", "--output=xml", "id"},

@@ -1,8 +1,11 @@
 #include "integration_tests/cli/cli_fixture.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -99,16 +102,64 @@ ProcessResult CliTest::Cli(const std::vector<std::string>& args,
   return RunProcess(argv, env);
 }
 
+std::vector<std::string> CliTest::InAliceEnv(
+    const std::vector<std::string>& argv, const std::string& address) {
+  std::vector<std::string> out{"/usr/bin/env", "-i"};
+  for (const std::string& variable : AliceEnv(address)) {
+    out.push_back(variable);
+  }
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
 std::unique_ptr<BackgroundProcess> CliTest::CliInBackground(
     const std::vector<std::string>& args, const std::string& log,
     const std::string& address) {
-  std::vector<std::string> argv{"/usr/bin/env", "-i"};
-  for (const std::string& variable : AliceEnv(address)) {
-    argv.push_back(variable);
-  }
-  argv.push_back(CMDCTL_BIN);
+  std::vector<std::string> argv{CMDCTL_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
-  return std::make_unique<BackgroundProcess>(argv, log);
+  return std::make_unique<BackgroundProcess>(InAliceEnv(argv, address), log);
+}
+
+std::string CliTest::UniqueMarker(const std::string& name) {
+  static int counter = 0;
+  return absl::StrCat(name, "-", getpid(), "-", ++counter);
+}
+
+std::vector<cmdctl::v1::ProcessStatus> CliTest::AliceJobs() {
+  ProcessResult r = Cli({"list", "--output=json"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  cmdctl::v1::ListProcessesResponse list;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &list).ok())
+      << r.out;
+  return {list.processes().begin(), list.processes().end()};
+}
+
+std::vector<cmdctl::v1::ProcessStatus> CliTest::JobsWithArg(
+    const std::string& marker) {
+  std::vector<cmdctl::v1::ProcessStatus> jobs;
+  for (const cmdctl::v1::ProcessStatus& job : AliceJobs()) {
+    for (const std::string& arg : job.args()) {
+      if (arg.find(marker) != std::string::npos) {
+        jobs.push_back(job);
+        break;
+      }
+    }
+  }
+  return jobs;
+}
+
+int CliTest::ServerRequests(const std::string& method) {
+  std::ifstream in(server_log_);
+  std::stringstream content;
+  content << in.rdbuf();
+  const std::string text = content.str();
+  const std::string needle = " method=" + method + " ";
+  int count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
 }
 
 ExtraServer CliTest::StartServer(const std::string& name,

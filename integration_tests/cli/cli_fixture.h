@@ -53,12 +53,30 @@ class CliTest : public ::testing::Test {
   static ProcessResult Cli(const std::vector<std::string>& args,
                            const std::vector<std::string>& env = AliceEnv());
 
+  // `argv` run through `env -i` with exactly AliceEnv(address).
+  static std::vector<std::string> InAliceEnv(
+      const std::vector<std::string>& argv, const std::string& address = "");
+
   // Starts cmdctl with `args` as alice in the background, its stdout and
   // stderr going to `log`, talking to `address` (default: the shared
   // server).
   static std::unique_ptr<BackgroundProcess> CliInBackground(
       const std::vector<std::string>& args, const std::string& log,
       const std::string& address = "");
+
+  // A word no other test's job has, to find a job by its arguments.
+  static std::string UniqueMarker(const std::string& name);
+
+  // Alice's jobs on the shared server.
+  static std::vector<cmdctl::v1::ProcessStatus> AliceJobs();
+
+  // Alice's jobs (on the shared server) with `marker` in one of their args.
+  static std::vector<cmdctl::v1::ProcessStatus> JobsWithArg(
+      const std::string& marker);
+
+  // How many requests of `method` the shared server has logged (its audit
+  // line per request).
+  static int ServerRequests(const std::string& method);
 
   // Starts a cmdctld of the test's own with `flags` added; `name` names its
   // files in dir_. Fails the test (address empty) if it does not start.

@@ -151,20 +151,39 @@ TEST_F(CliTest, RunMissingProgramIsOneLineServerError) {
                            HasSubstr("no-such-program-xyz"), OneLine()));
 }
 
-TEST_F(CliTest, RunWaitInterruptDetachesAndLeavesTheJobRunning) {
-  const std::string log = dir_->path() + "/detach.log";
-  std::unique_ptr<BackgroundProcess> waiter = CliInBackground(
-      {"run", "--wait", "sh", "-c", "echo started; exec sleep 1000"}, log);
-  // Streaming has begun, so the job exists and cmdctl knows its id.
-  ASSERT_TRUE(WaitForLine(log, "started", *waiter).has_value());
-  ASSERT_EQ(kill(waiter->pid(), SIGINT), 0);
-  EXPECT_EQ(waiter->Wait(absl::Seconds(60)), 128 + SIGINT);
-  std::optional<std::string> id =
-      WaitForLine(log, "cmdctl: detached; job ", *waiter);
-  ASSERT_TRUE(id.has_value());
-  const std::string job_id = id->substr(0, id->find(' '));
-  EXPECT_EQ(StatusJson(job_id).state(), cmdctl::v1::JOB_STATE_RUNNING);
-  EXPECT_EQ(Cli({"stop", "--grace=0s", job_id}).exit_code, 0);
+TEST_F(CliTest, RunWaitMissingProgramExits127AsAShellDoes) {
+  ProcessResult r = Cli({"run", "--wait", "no-such-program-xyz"});
+  EXPECT_EQ(r.exit_code, 127) << Describe(r);
+  EXPECT_THAT(r.err, AllOf(StartsWith("cmdctl: "),
+                           HasSubstr("no-such-program-xyz"), OneLine()));
+  // The lookup follows the job's PATH, which --env may set (SPEC §5).
+  ProcessResult elsewhere =
+      Cli({"run", "--wait", "--env=PATH=/nonexistent", "true"});
+  EXPECT_EQ(elsewhere.exit_code, 127) << Describe(elsewhere);
+}
+
+TEST_F(CliTest, RunWaitNonExecutableExits126AsAShellDoes) {
+  for (const char* program : {"/etc/passwd", "/tmp"}) {
+    ProcessResult r = Cli({"run", "--wait", program});
+    EXPECT_EQ(r.exit_code, 126) << program << Describe(r);
+    EXPECT_THAT(r.err, AllOf(HasSubstr(program), OneLine())) << program;
+  }
+}
+
+TEST_F(CliTest, RunWaitOwnFailuresExit255SoThatOneTo254MeanTheJob) {
+  // A server error that is not about the program...
+  ProcessResult denied = Cli({"run", "--wait", "--as=nobody", "true"});
+  EXPECT_EQ(denied.exit_code, 255) << Describe(denied);
+  EXPECT_THAT(denied.err, AllOf(HasSubstr("permission denied"), OneLine()));
+  // ...a server that is not there...
+  const std::string address = absl::StrCat("127.0.0.1:", UnusedPort());
+  ProcessResult unreachable =
+      Cli({"--server=" + address, "run", "--wait", "true"});
+  EXPECT_EQ(unreachable.exit_code, 255) << Describe(unreachable);
+  EXPECT_THAT(unreachable.err, AllOf(HasSubstr(address), OneLine()));
+  // ...and the same for `wait`; without --wait, run keeps exit status 1.
+  EXPECT_EQ(Cli({"--server=" + address, "wait", "0b9d2c4e"}).exit_code, 255);
+  EXPECT_EQ(Cli({"--server=" + address, "run", "true"}).exit_code, 1);
 }
 
 TEST_F(CliTest, ServerShutdownWhileWaitingIsOneLineNamingTheServer) {
@@ -177,8 +196,9 @@ TEST_F(CliTest, ServerShutdownWhileWaitingIsOneLineNamingTheServer) {
       {"run", "--wait", "sh", "-c", "echo started; exec sleep 1000"}, log,
       address);
   ASSERT_TRUE(WaitForLine(log, "started", *waiter).has_value());
-  server.process->Stop();  // SIGTERM: graceful shutdown, jobs stopped
-  EXPECT_EQ(waiter->Wait(absl::Seconds(60)), 1);
+  server.process->Stop();  // SIGTERM: graceful shutdown
+  // cmdctl's own failure: 255, not a job's status.
+  EXPECT_EQ(waiter->Wait(absl::Seconds(60)), 255);
   std::optional<std::string> message = WaitForLine(log, "cmdctl: ", *waiter);
   ASSERT_TRUE(message.has_value());
   EXPECT_THAT(*message,
