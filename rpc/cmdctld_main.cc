@@ -21,8 +21,10 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "domain/job_manager.h"
@@ -56,9 +58,27 @@ DEFINE_uint64(output_chunk_bytes, 32 * 1024,
               "most bytes one GetProcessOutput message carries");
 DEFINE_string(launcher, "",
               "path of cmdctl-launcher (default: next to this binary)");
+DECLARE_bool(help);  // gflags' own
 
 namespace cmdctl {
 namespace {
+
+// `cmdctld --help`: this program's flags (those defined in rpc/) first,
+// then the libraries' (glog's, gflags'). gflags alone sorts them by file,
+// and its own and ~40 of glog's come first.
+void PrintHelp() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::string own, others;
+  for (const gflags::CommandLineFlagInfo& flag : flags) {
+    (absl::StrContains(flag.filename, "rpc/") ? own : others) +=
+        gflags::DescribeOneFlag(flag);
+  }
+  printf(
+      "Usage: %s\n\nFlags of cmdctld:\n%s\nFlags of the logging library and of "
+      "the flag parser:\n%s",
+      gflags::ProgramUsage(), own.c_str(), others.c_str());
+}
 
 int Fail(const std::string& message) {
   LOG(ERROR) << message;
@@ -209,7 +229,12 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "cmdctld --listen=localhost:9090 --cert=server.pem --key=server.key "
       "--ca=ca.pem [--output_dir=DIR]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
+  if (FLAGS_help) {
+    cmdctl::PrintHelp();
+    return 0;
+  }
+  gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
   google::InitGoogleLogging(argv[0]);
   if (argc > 1) {
     fprintf(stderr, "cmdctld: unexpected argument: %s\n", argv[1]);
