@@ -59,7 +59,9 @@ dpkg -i "$deb"
 grep -q -- '-stop_grace' <<<"$(/usr/sbin/cmdctld --help)" || die "cmdctld --help lacks its flags"
 [[ $(readlink -f /usr/sbin/cmdctld) == /usr/libexec/cmdctl/cmdctld ]] || die "cmdctld link"
 if command -v man >/dev/null; then
-  man -w cmdctl >/dev/null && man -w 8 cmdctld >/dev/null || die "man pages not found by man"
+  if ! man -w cmdctl >/dev/null || ! man -w 8 cmdctld >/dev/null; then
+    die "man pages not found by man"
+  fi
 fi
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/cmdctld.service
@@ -91,6 +93,7 @@ for _ in $(seq 1 100); do
 done
 [[ $ready == 1 ]] || { /usr/bin/cmdctl list || true; die "cmdctld did not answer on $listen"; }
 
+# shellcheck disable=SC2016 # expanded by the job's shell, not here
 out=$(/usr/bin/cmdctl run --wait sh -c 'echo "hello from $(id -un)"; exit 3') && status=0 || status=$?
 [[ $out == "hello from $demo_user" && $status == 3 ]] ||
   die "run --wait gave '$out', exit $status (wanted 'hello from $demo_user', exit 3)"
