@@ -24,7 +24,9 @@
 set -euo pipefail
 
 die() { echo "dev-pki.sh: $*" >&2; exit 2; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+help() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+usage() { help >&2; exit 2; }
+case ${1:-} in -h|--help|help) help; exit 0 ;; esac
 
 days=${CMDCTL_PKI_DAYS:-365}
 [[ $days =~ ^[0-9]+$ ]] || die "CMDCTL_PKI_DAYS must be a number of days"

@@ -168,7 +168,8 @@ cmdctld is running on $listen (pid $(cat "$pidfile"), log $log).
 Your certificate is in $client_dir (identity '$user', may run as '$demo_user').
 Try:
 $exports
-  cmdctl run ls -la
+  cmdctl run ls -la                    # prints the job id
+  cmdctl logs ID                       # its output (any unique prefix of ID will do)
   cmdctl run --wait sh -c 'echo out; echo err >&2; exit 3'; echo "exit \$?"
   cmdctl list
   cmdctl --help

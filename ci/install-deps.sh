@@ -7,6 +7,7 @@ pkgs=(
   libgflags-dev libgoogle-glog-dev libssl-dev openssl
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang clang-format passwd procps python3 sqlite3 libsqlite3-dev
+  zsh help2man dpkg-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

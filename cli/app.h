@@ -1,6 +1,7 @@
-// cmdctl's entry point: splits the command line (args.h), applies the flags
-// through gflags, connects (config.h, connection.h) and runs one command
-// (commands.h).
+// cmdctl's entry point: splits the command line (args.h) against the command
+// table (command_table.h), applies the flags (flags.h), lets the command's
+// handler check its arguments, connects (config.h, connection.h) and runs
+// the command's action.
 #ifndef CMDCTL_CLI_APP_H_
 #define CMDCTL_CLI_APP_H_
 
@@ -12,13 +13,8 @@ namespace cmdctl::cli {
 // Runs cmdctl with `argv` (argv[0] first) and returns its exit status.
 // Call once per process: it sets gflags flags.
 // The gRPC channel it opens stays open: end the process with
-// ExitWithoutTeardown(status) next.
+// ExitWithoutTeardown(status) (process_exit.h) next.
 int Main(const std::vector<std::string>& argv);
-
-// Flushes and checks stdout (a failure turns exit status 0 into 1, or 141
-// for EPIPE), then ends the process with `code` at once, without running
-// destructors: skips gRPC's slow shutdown. See app.cc for why that is safe.
-[[noreturn]] void ExitWithoutTeardown(int code);
 
 }  // namespace cmdctl::cli
 

@@ -4,11 +4,24 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "cli/suggest.h"
 
 namespace cmdctl::cli {
 namespace {
 
 bool IsHelp(const std::string& name) { return name == "h" || name == "help"; }
+
+bool IsBoolValue(const std::string& token) {
+  return token == "true" || token == "false";
+}
+
+// " (did you mean --NAME?)" for the flag of `known` nearest to `name`.
+std::string FlagSuggestion(const std::string& name, const FlagTable& known) {
+  std::vector<std::string> names;
+  for (const auto& [flag, is_bool] : known) names.push_back(flag);
+  std::optional<std::string> nearest = NearestName(name, names);
+  return nearest ? absl::StrCat(" (did you mean --", *nearest, "?)") : "";
+}
 
 // Everything after one or two leading dashes.
 std::string StripDashes(const std::string& token) {
@@ -26,6 +39,9 @@ struct Scanner {
   // Extra text for an unknown flag (e.g. where it belongs), may be empty.
   std::string (*unknown_hint)(const std::string& name, const void* context);
   const void* hint_context;
+
+  // The global phase also takes --version (as `cmdctl version`).
+  bool version_flag = false;
 
   absl::StatusOr<FlagScan> Run() {
     FlagScan scan;
@@ -70,6 +86,10 @@ struct Scanner {
       scan->help = true;
       return absl::OkStatus();
     }
+    if (version_flag && name == "version") {
+      scan->version = true;
+      return absl::OkStatus();
+    }
     if (name.empty() || name[0] == '-') {
       return absl::InvalidArgumentError(
           absl::StrCat("malformed flag '", token, "'"));
@@ -85,11 +105,20 @@ struct Scanner {
     if (it == known.end()) {
       std::string hint =
           unknown_hint == nullptr ? "" : unknown_hint(name, hint_context);
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag --", name, hint.empty() ? "" : ": ", hint));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, hint.empty() ? "" : ": ", hint,
+                       FlagSuggestion(name, known)));
     }
     const bool is_bool = it->second;
     if (!has_value) {
+      if (is_bool && mode == ScanMode::kInterspersed && *i < args.size() &&
+          IsBoolValue(args[*i])) {
+        // `--follow false`: gflags' booleans take no separate value, so the
+        // "false" would be an argument. Say so instead of miscounting.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", name, " takes its value after '=': --", name, "=", args[*i],
+            " (a separate '", args[*i], "' would be an argument)"));
+      }
       if (is_bool) {
         value = "true";
       } else if (*i < args.size()) {
@@ -134,6 +163,17 @@ std::string CommandPhaseHint(const std::string& name, const void* context) {
   return absl::StrCat("'", ctx->command, "' does not take it");
 }
 
+absl::Status UnknownCommand(
+    const std::string& word,
+    const std::map<std::string, CommandSyntax>& commands) {
+  std::vector<std::string> names;
+  for (const auto& [name, syntax] : commands) names.push_back(name);
+  std::optional<std::string> nearest = NearestName(word, names);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown command '", word, "'",
+      nearest ? absl::StrCat(" (did you mean ", *nearest, "?)") : ""));
+}
+
 absl::Status WithUsage(const absl::Status& status,
                        const CommandSyntax& syntax) {
   return absl::InvalidArgumentError(
@@ -168,14 +208,21 @@ absl::StatusOr<Invocation> SplitCommandLine(
   SplitContext ctx{global_flags, commands, ""};
   Invocation inv;
   absl::Span<const std::string> rest = argv.empty() ? argv : argv.subspan(1);
-  absl::StatusOr<FlagScan> global =
-      Scanner{rest, global_flags, ScanMode::kStopAtFirstArgument,
-              &GlobalPhaseHint, &ctx}
-          .Run();
+  absl::StatusOr<FlagScan> global = Scanner{rest,
+                                            global_flags,
+                                            ScanMode::kStopAtFirstArgument,
+                                            &GlobalPhaseHint,
+                                            &ctx,
+                                            /*version_flag=*/true}
+                                        .Run();
   if (!global.ok()) return global.status();
   inv.global_flags = std::move(global->flags);
   inv.help = global->help;
   std::vector<std::string>& words = global->arguments;
+  if (global->version && !inv.help) {
+    inv.command = "version";
+    return inv;
+  }
   if (words.empty()) {
     if (inv.help) return inv;
     return absl::InvalidArgumentError("missing COMMAND");
@@ -186,19 +233,14 @@ absl::StatusOr<Invocation> SplitCommandLine(
       return absl::InvalidArgumentError("usage: cmdctl help [COMMAND]");
     }
     if (words.size() == 2) {
-      if (commands.count(words[1]) == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown command '", words[1], "'"));
-      }
+      if (commands.count(words[1]) == 0)
+        return UnknownCommand(words[1], commands);
       inv.command = words[1];
     }
     return inv;
   }
   auto syntax = commands.find(words[0]);
-  if (syntax == commands.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown command '", words[0], "'"));
-  }
+  if (syntax == commands.end()) return UnknownCommand(words[0], commands);
   inv.command = words[0];
   ctx.command = inv.command;
   absl::StatusOr<FlagScan> scan =

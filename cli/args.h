@@ -16,7 +16,9 @@
 //
 // Flag syntax follows gflags: `--name=value`, `-name=value`, `--name value`
 // (non-boolean flags), `--name` and `--noname` (boolean flags). `-h`,
-// `--help` and `-help` ask for help.
+// `--help` and `-help` ask for help; `--version` before the command is the
+// command `version`. Unknown commands and flags get the nearest known one
+// suggested; `--follow false` is explained (booleans take `=`).
 //
 // Everything here is pure: no gflags registry, no I/O.
 #ifndef CMDCTL_CLI_ARGS_H_
@@ -55,7 +57,8 @@ struct FlagScan {
   // Arguments in order (for kStopAtFirstArgument: the first non-flag token
   // and everything after it).
   std::vector<std::string> arguments;
-  bool help = false;  // -h, --help or -help was given among the flags
+  bool help = false;     // -h, --help or -help was given among the flags
+  bool version = false;  // --version (global phase only)
 };
 
 // Scans one phase. INVALID_ARGUMENT, with a message fit for the user, on an

@@ -1,24 +1,21 @@
-// The five cmdctl commands, each one call (or two) to cmdctld. Each returns
-// the process exit status and has already written its output or its one
-// error line.
+// What each command does once connected: the calls it makes (calls.h) and
+// what it prints. Each returns the process exit status and has already
+// written its output or its error lines. Commands that take job IDs take
+// them as typed (checked by CheckJobIdArgument) and resolve prefixes
+// (job_ids.h).
 #ifndef CMDCTL_CLI_COMMANDS_H_
 #define CMDCTL_CLI_COMMANDS_H_
 
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
-#include "cmdctl/v1/cmdctl.grpc.pb.h"
+#include "cli/job_tie.h"
+#include "cli/session.h"
 
 namespace cmdctl::cli {
-
-struct Session {
-  std::string server;  // as dialled, for messages
-  std::unique_ptr<cmdctl::v1::ProcessService::Stub> stub;
-};
 
 struct RunOptions {
   std::string program;
@@ -27,24 +24,40 @@ struct RunOptions {
   std::string working_dir;
   std::map<std::string, std::string> env;
   bool wait = false;
+  // With `wait`: the job is tied to this process (job_tie.h); armed.
+  JobTie* tie = nullptr;
 };
 
 enum class OutputFormat { kText, kJson };
 
-// Prints the job id, or with `wait` streams the output and returns the
-// job's exit status (128+signal for a signal).
-int RunJob(Session& session, const RunOptions& options);
-// Job stdout to our stdout, job stderr to our stderr, byte for byte.
-int GetOutput(Session& session, const std::string& job_id, bool follow);
-int GetStatus(Session& session, const std::string& job_id, OutputFormat format);
-// Unset grace: the server's default (5 s).
-int StopJob(Session& session, const std::string& job_id,
-            std::optional<absl::Duration> grace);
-int ListJobs(Session& session, OutputFormat format);
+// --- Commands whose exit status is a job's (job_commands.cc) ---
 
-// Writes all of `data` to `fd`, retrying on EINTR and short writes. false
-// (errno set) on failure.
-bool WriteAll(int fd, std::string_view data);
+// Prints the job id, or with `wait` streams the output and returns the
+// job's exit status (WaitExitCode; 127/126 where the program was not found
+// or cannot be executed; the session's failure status, 255, for cmdctl's
+// own failures).
+int RunJob(Session& session, const RunOptions& options);
+
+// Waits for every job to end, in order, and returns the last one's exit
+// status as `run --wait` would.
+int WaitJobs(Session& session, const std::vector<std::string>& id_arguments);
+
+// --- The others (commands.cc) ---
+
+// Job stdout to our stdout, job stderr to our stderr, byte for byte.
+int GetOutput(Session& session, const std::string& id_argument, bool follow);
+
+// Each job's status, in order (text: separated by blank lines; JSON: one
+// object after the other). Exit 1 if any was not found.
+int GetStatus(Session& session, const std::vector<std::string>& id_arguments,
+              OutputFormat format);
+
+// Stops the jobs concurrently and prints how each ended, in order. Unset
+// grace: the server's default (its --stop_grace).
+int StopJobs(Session& session, const std::vector<std::string>& id_arguments,
+             std::optional<absl::Duration> grace);
+
+int ListJobs(Session& session, OutputFormat format);
 
 }  // namespace cmdctl::cli
 

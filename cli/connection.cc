@@ -1,18 +1,38 @@
 #include "cli/connection.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "cli/version.h"
+#include "grpc/grpc.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace cmdctl::cli {
+namespace {
+
+// HTTP/2 keepalive while a call is in flight: a server (or network path)
+// that vanished without closing the connection is noticed within about
+// kKeepaliveTime + kKeepaliveTimeout, and the call fails UNAVAILABLE. This
+// is what bounds the calls that have no deadline (a followed stream, a stop
+// that waits for the server's grace period). cmdctld permits pings every
+// 5 s (rpc/server.cc); more often would earn a GOAWAY.
+constexpr int kKeepaliveTimeMs = 10 * 1000;
+constexpr int kKeepaliveTimeoutMs = 10 * 1000;
+
+}  // namespace
 
 std::shared_ptr<grpc::Channel> MakeChannel(
     const std::string& server, const grpc::SslCredentialsOptions& credentials) {
   grpc::ChannelArguments args;
-  args.SetUserAgentPrefix("cmdctl/0.1");
+  args.SetUserAgentPrefix(absl::StrCat("cmdctl/", kVersion));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  // Keep pinging however long the call waits without data (gRPC stops
+  // after two pings by default).
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(server, grpc::SslCredentials(credentials),
                                    args);
 }

@@ -6,7 +6,7 @@
 
 namespace cmdctl::cli {
 
-absl::StatusOr<absl::Duration> ParseGracePeriod(std::string_view text) {
+absl::StatusOr<absl::Duration> ParseGracePeriod(absl::string_view text) {
   absl::Duration d;
   const std::string owned(text);
   if (!absl::ParseDuration(owned, &d)) {

@@ -28,13 +28,101 @@ std::string SignalWithNumber(int signal) {
   return absl::StrCat(SignalName(signal), " (", signal, ")");
 }
 
+// The length of the valid UTF-8 sequence at the start of `text` (1 to 4),
+// or 0 where it is not valid UTF-8 (bad lead or continuation byte,
+// overlong form, surrogate, beyond U+10FFFF).
+size_t Utf8SequenceLength(absl::string_view text) {
+  const auto byte = [&text](size_t i) {
+    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;
+  };
+  const unsigned lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length;
+  unsigned low = 0x80, high = 0xbf;  // range of the second byte
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return length;
+}
+
+// How many bytes at the start of `text` must be shown escaped: 0 where the
+// first character is fine to print, else the length of the control
+// character (C0, DEL, or C1 as its two UTF-8 bytes) or 1 for a byte that is
+// not UTF-8.
+size_t UnprintableLength(absl::string_view text) {
+  const unsigned char first = static_cast<unsigned char>(text[0]);
+  if (first < 0x20 || first == 0x7f) return 1;
+  const size_t length = Utf8SequenceLength(text);
+  if (length == 0) return 1;
+  // U+0080..U+009F, the C1 controls, are C2 80..C2 9F in UTF-8.
+  if (length == 2 && first == 0xc2 &&
+      static_cast<unsigned char>(text[1]) <= 0x9f) {
+    return 2;
+  }
+  return 0;
+}
+
+void AppendOctal(unsigned char byte, std::string* out) {
+  const char digits[] = {'\\', static_cast<char>('0' + (byte >> 6)),
+                         static_cast<char>('0' + ((byte >> 3) & 7)),
+                         static_cast<char>('0' + (byte & 7))};
+  out->append(digits, sizeof(digits));
+}
+
+// Copies `text` to `out`, unprintable bytes as \ooo; `escape` (may be null)
+// also escapes the characters it names with a backslash.
+void AppendEscaped(absl::string_view text, const char* escape,
+                   std::string* out) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t bad = UnprintableLength(text.substr(i));
+    if (bad > 0) {
+      for (size_t j = 0; j < bad; ++j) {
+        AppendOctal(static_cast<unsigned char>(text[i + j]), out);
+      }
+      i += bad;
+      continue;
+    }
+    const size_t length = Utf8SequenceLength(text.substr(i));
+    if (length == 1 && escape != nullptr &&
+        strchr(escape, text[i]) != nullptr) {
+      out->push_back('\\');
+    }
+    out->append(text.data() + i, length);
+    i += length;
+  }
+}
+
+bool HasUnprintable(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (UnprintableLength(text.substr(i)) > 0) return true;
+    i += Utf8SequenceLength(text.substr(i));
+  }
+  return false;
+}
+
 bool NeedsQuoting(const std::string& word) {
   if (word.empty()) return true;
   for (char c : word) {
     const bool safe =
         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
         (c >= '0' && c <= '9') ||
-        std::string_view("@%+=:,./_-").find(c) != std::string_view::npos;
+        absl::string_view("@%+=:,./_-").find(c) != absl::string_view::npos;
     if (!safe) return true;
   }
   return false;
@@ -52,6 +140,8 @@ std::string StateWord(JobState state) {
       return "signaled";
     case cmdctl::v1::JOB_STATE_STOPPED:
       return "stopped";
+    case cmdctl::v1::JOB_STATE_LOST:
+      return "lost";
     default:
       return "unknown";
   }
@@ -78,6 +168,8 @@ std::string DescribeState(const ProcessStatus& status) {
                             SignalWithNumber(status.signal()));
       }
       return absl::StrCat("stopped: exited with code ", status.exit_code());
+    case cmdctl::v1::JOB_STATE_LOST:
+      return "lost: the server cannot know how it ended";
     default:
       return "unknown";
   }
@@ -110,12 +202,26 @@ std::optional<int> WaitExitCode(const ProcessStatus& status) {
   }
 }
 
+std::string EscapeForTerminal(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  AppendEscaped(text, nullptr, &out);
+  return out;
+}
+
 std::string ShellQuote(const std::vector<std::string>& words) {
   std::vector<std::string> quoted;
   quoted.reserve(words.size());
   for (const std::string& word : words) {
     if (!NeedsQuoting(word)) {
       quoted.push_back(word);
+      continue;
+    }
+    if (HasUnprintable(word)) {
+      std::string q = "$'";
+      AppendEscaped(word, "\\'", &q);
+      q += "'";
+      quoted.push_back(std::move(q));
       continue;
     }
     std::string q = "'";
@@ -151,11 +257,11 @@ std::string FormatStatusText(const ProcessStatus& status, absl::Time now,
     absl::StrAppend(&out, label, std::string(10 - label.size(), ' '), value,
                     "\n");
   };
-  line("Job:", status.job_id());
+  line("Job:", EscapeForTerminal(status.job_id()));
   line("Command:", CommandLine(status));
   line("State:", DescribeState(status));
-  line("Run as:", status.run_as());
-  line("Owner:", status.owner());
+  line("Run as:", EscapeForTerminal(status.run_as()));
+  line("Owner:", EscapeForTerminal(status.owner()));
   line("PID:", status.pid() > 0 ? absl::StrCat(status.pid()) : "-");
   line("Started:", FormatTimestamp(status.started_at(), tz));
   const bool running = status.state() == cmdctl::v1::JOB_STATE_RUNNING;
@@ -177,10 +283,10 @@ std::string FormatJobTable(std::vector<ProcessStatus> jobs, absl::TimeZone tz) {
   std::stable_sort(jobs.begin(), jobs.end(),
                    [](const ProcessStatus& a, const ProcessStatus& b) {
                      if (a.started_at().seconds() != b.started_at().seconds()) {
-                       return a.started_at().seconds() <
+                       return a.started_at().seconds() >
                               b.started_at().seconds();
                      }
-                     return a.started_at().nanos() < b.started_at().nanos();
+                     return a.started_at().nanos() > b.started_at().nanos();
                    });
   using Row = std::array<std::string, 5>;
   std::vector<Row> rows{{"ID", "STATE", "EXIT/SIGNAL", "STARTED", "COMMAND"}};
@@ -190,8 +296,8 @@ std::string FormatJobTable(std::vector<ProcessStatus> jobs, absl::TimeZone tz) {
             ? absl::FormatTime("%Y-%m-%d %H:%M:%S",
                                ToAbslTime(job.started_at()), tz)
             : "-";
-    rows.push_back({job.job_id(), StateWord(job.state()), ExitColumn(job),
-                    std::move(started), CommandLine(job)});
+    rows.push_back({EscapeForTerminal(job.job_id()), StateWord(job.state()),
+                    ExitColumn(job), std::move(started), CommandLine(job)});
   }
   std::array<size_t, 5> width{};
   for (const Row& row : rows) {

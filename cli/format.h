@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cmdctl/v1/cmdctl.pb.h"
 #include "google/protobuf/message.h"
@@ -14,7 +15,8 @@
 
 namespace cmdctl::cli {
 
-// "running", "exited", "signaled", "stopped" ("unknown" for UNSPECIFIED).
+// "running", "exited", "signaled", "stopped", "lost" ("unknown" for
+// UNSPECIFIED).
 std::string StateWord(cmdctl::v1::JobState state);
 
 // "SIGTERM" for 15; "signal 77" where the number has no name.
@@ -32,23 +34,35 @@ std::string ExitColumn(const cmdctl::v1::ProcessStatus& status);
 // exit code, or 128+signal where a signal ended it. nullopt while running.
 std::optional<int> WaitExitCode(const cmdctl::v1::ProcessStatus& status);
 
-// The words quoted for a POSIX shell where needed: `sh -c 'echo hi'`.
+// `text` safe to show on a terminal: control characters (C0, DEL, C1) and
+// bytes that are not UTF-8 become octal escapes (`\033`), so a job's text
+// can neither recolour the screen nor break a line. Other text, backslashes
+// included, is unchanged.
+std::string EscapeForTerminal(absl::string_view text);
+
+// The words quoted for a POSIX shell where needed: `sh -c 'echo hi'`. A word
+// with characters EscapeForTerminal would escape is quoted as $'...' (bash,
+// zsh, ksh) with those characters escaped, so the line stays one line and
+// pastes back as the same words: `printf $'\033[31m'`.
 std::string ShellQuote(const std::vector<std::string>& words);
 
-// The job's command line (command and args), shell-quoted.
+// The job's command line (command and args), shell-quoted (and so safe to
+// print).
 std::string CommandLine(const cmdctl::v1::ProcessStatus& status);
 
 // "2026-11-27 14:05:01.123 UTC" in `tz`; "-" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts,
                             absl::TimeZone tz);
 
-// A readable, multi-line description for `get-status` (ends with '\n').
+// A readable, multi-line description for `get-status` (ends with '\n'),
+// every field escaped for the terminal.
 // `now` gives the duration of a running job.
 std::string FormatStatusText(const cmdctl::v1::ProcessStatus& status,
                              absl::Time now, absl::TimeZone tz);
 
 // `list`: a header and one line per job, in aligned columns ID, STATE,
-// EXIT/SIGNAL, STARTED, COMMAND, oldest first (ends with '\n').
+// EXIT/SIGNAL, STARTED, COMMAND, newest first (ends with '\n'). Every field
+// is escaped for the terminal: one job per line.
 std::string FormatJobTable(std::vector<cmdctl::v1::ProcessStatus> jobs,
                            absl::TimeZone tz);
 

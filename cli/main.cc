@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/process_exit.h"
 
 int main(int argc, char** argv) {
   cmdctl::cli::ExitWithoutTeardown(

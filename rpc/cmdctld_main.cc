@@ -25,8 +25,10 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "absl/strings/numbers.h"
@@ -91,6 +93,7 @@ DEFINE_uint64(output_chunk_bytes, 32 * 1024,
               "most bytes one GetProcessOutput message carries");
 DEFINE_string(launcher, "",
               "path of cmdctl-launcher (default: next to this binary)");
+DECLARE_bool(help);  // gflags' own
 
 namespace cmdctl {
 namespace {
@@ -98,6 +101,23 @@ namespace {
 // The smallest output cap: the monitor drops whole 4 KiB blocks and moves at
 // most cap/16 at a time, so below this the disk could not stay within 1.25x.
 constexpr int64_t kMinOutputCap = 64 * 1024;
+
+// `cmdctld --help`: this program's flags (those defined in rpc/) first,
+// then the libraries' (glog's, gflags'). gflags alone sorts them by file,
+// and its own and ~40 of glog's come first.
+void PrintHelp() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::string own, others;
+  for (const gflags::CommandLineFlagInfo& flag : flags) {
+    (absl::StrContains(flag.filename, "rpc/") ? own : others) +=
+        gflags::DescribeOneFlag(flag);
+  }
+  printf(
+      "Usage: %s\n\nFlags of cmdctld:\n%s\nFlags of the logging library and of "
+      "the flag parser:\n%s",
+      gflags::ProgramUsage(), own.c_str(), others.c_str());
+}
 
 int Fail(const std::string& message) {
   LOG(ERROR) << message;
@@ -356,7 +376,12 @@ int main(int argc, char** argv) {
       "[--retention=168h] [--max_output_bytes=1G] [--default_memory=SIZE] "
       "[--default_cpus=N] [--default_pids=N] [--max_jobs_per_identity=1000] "
       "[--stop_grace=5s] [--stop_jobs_on_exit]");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
+  if (FLAGS_help) {
+    cmdctl::PrintHelp();
+    return 0;
+  }
+  gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
   google::InitGoogleLogging(argv[0]);
   if (argc > 1) {
     fprintf(stderr, "cmdctld: unexpected argument: %s\n", argv[1]);

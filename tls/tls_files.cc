@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <time.h>
 
 #include <memory>
 #include <string>
@@ -48,15 +49,28 @@ absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(const std::string& what,
   return certs;
 }
 
+// "2026-11-27 14:05:01 UTC"; "an unreadable date" if it cannot be read.
+std::string FormatAsn1Time(const ASN1_TIME* time) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(time, &tm) != 1) return "an unreadable date";
+  char buf[64];
+  if (strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+    return "an unreadable date";
+  }
+  return buf;
+}
+
 absl::Status CheckValidity(const std::string& what, const std::string& path,
                            X509* cert) {
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat(what, " file ", path, ": the certificate has expired"));
+        absl::StrCat(what, " file ", path, ": the certificate has expired (on ",
+                     FormatAsn1Time(X509_get0_notAfter(cert)), ")"));
   }
   if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        what, " file ", path, ": the certificate is not valid yet"));
+        what, " file ", path, ": the certificate is not valid yet (until ",
+        FormatAsn1Time(X509_get0_notBefore(cert)), ")"));
   }
   return absl::OkStatus();
 }
@@ -115,6 +129,47 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& what,
   return data;
 }
 
+namespace {
+
+// The checks of CheckTlsFiles; on success, the CAs of the CA file.
+absl::StatusOr<std::vector<TrustedCa>> CheckFiles(const TlsFiles& files,
+                                                  const TlsFileNames& names) {
+  ERR_clear_error();
+  absl::StatusOr<std::vector<TrustedCa>> cas =
+      CheckCaFile(names.ca, files.ca_pem);
+  if (!cas.ok()) return cas.status();
+
+  absl::StatusOr<std::vector<X509Ptr>> chain =
+      ParseCertificates("certificate", names.cert, files.cert_pem);
+  if (!chain.ok()) return chain.status();
+  X509* leaf = chain->front().get();
+  absl::Status valid = CheckValidity("certificate", names.cert, leaf);
+  if (!valid.ok()) return valid;
+
+  BioPtr key_bio = MemBio(files.key_pem);
+  KeyPtr pkey(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
+                                      const_cast<char*>("")),
+              EVP_PKEY_free);
+  if (pkey == nullptr) {
+    const std::string detail = OpenSslError();
+    return absl::InvalidArgumentError(
+        absl::StrCat("key file ", names.key,
+                     ": holds no unencrypted PEM private key", detail));
+  }
+  if (X509_check_private_key(leaf, pkey.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key file ", names.key, " does not match certificate ", names.cert));
+  }
+  return cas;
+}
+
+}  // namespace
+
+absl::Status CheckTlsFiles(const TlsFiles& files, const TlsFileNames& names) {
+  return CheckFiles(files, names).status();
+}
+
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
                                       const std::string& cert_path,
                                       const std::string& key_path) {
@@ -125,36 +180,12 @@ absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
   if (!cert.ok()) return cert.status();
   absl::StatusOr<std::string> key = ReadPemFile("key", key_path);
   if (!key.ok()) return key.status();
-
-  ERR_clear_error();
-  absl::StatusOr<std::vector<TrustedCa>> cas = CheckCaFile(ca_path, *ca);
-  if (!cas.ok()) return cas.status();
-
-  absl::StatusOr<std::vector<X509Ptr>> chain =
-      ParseCertificates("certificate", cert_path, *cert);
-  if (!chain.ok()) return chain.status();
-  X509* leaf = chain->front().get();
-  absl::Status valid = CheckValidity("certificate", cert_path, leaf);
-  if (!valid.ok()) return valid;
-
-  BioPtr key_bio = MemBio(*key);
-  KeyPtr pkey(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr,
-                                      const_cast<char*>("")),
-              EVP_PKEY_free);
-  if (pkey == nullptr) {
-    const std::string detail = OpenSslError();
-    return absl::InvalidArgumentError(
-        absl::StrCat("key file ", key_path,
-                     ": holds no unencrypted PEM private key", detail));
-  }
-  if (X509_check_private_key(leaf, pkey.get()) != 1) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "key file ", key_path, " does not match certificate ", cert_path));
-  }
   files.ca_pem = *std::move(ca);
   files.cert_pem = *std::move(cert);
   files.key_pem = *std::move(key);
+  absl::StatusOr<std::vector<TrustedCa>> cas =
+      CheckFiles(files, TlsFileNames{ca_path, cert_path, key_path});
+  if (!cas.ok()) return cas.status();
   files.trusted_cas = *std::move(cas);
   return files;
 }

@@ -45,6 +45,21 @@ absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& ca_path,
                                       const std::string& cert_path,
                                       const std::string& key_path);
 
+// How the messages of CheckTlsFiles name each file: its path, and where the
+// caller likes where that path came from (cmdctl: "~/x.pem ($CMDCTL_CERT)").
+struct TlsFileNames {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+// The checks LoadTlsFiles makes once the files are read: every certificate
+// parses, the CA and the leaf are valid now (an expired one is named with
+// its end date, one not valid yet with its start date), the key parses and
+// matches the leaf certificate. INVALID_ARGUMENT or FAILED_PRECONDITION
+// naming the file.
+absl::Status CheckTlsFiles(const TlsFiles& files, const TlsFileNames& names);
+
 }  // namespace cmdctl
 
 #endif  // CMDCTL_TLS_TLS_FILES_H_

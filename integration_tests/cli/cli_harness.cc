@@ -27,6 +27,17 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   return out;
 }
 
+// In a child before exec: the signals a test sends get their default
+// actions (the test runner may have started us with some ignored).
+void ResetSignalDispositions() {
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+    ::signal(signal, SIG_DFL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 int DecodeStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -63,6 +74,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
         dup2(err_pipe[1], 2) < 0) {
       _exit(126);
     }
+    ResetSignalDispositions();
     execve(c_argv[0], c_argv.data(), c_env.data());
     _exit(127);
   }
@@ -112,7 +124,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
-                                     const std::string& log_path) {
+                                     const std::string& log_path,
+                                     bool own_process_group) {
   std::vector<char*> c_argv = CStrings(argv);
   const int log_fd =
       open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -126,12 +139,13 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
       _exit(126);
     }
     // cmdctld blocks SIGTERM itself; start with a default mask either way.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ResetSignalDispositions();
+    if (own_process_group) setpgid(0, 0);
     execv(c_argv[0], c_argv.data());
     _exit(127);
   }
+  // Also here, so that the group exists before the caller signals it.
+  if (own_process_group) setpgid(pid_, pid_);
   close(log_fd);
 }
 

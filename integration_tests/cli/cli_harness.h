@@ -23,9 +23,11 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (a path) with exactly `env` as its environment and stdin from
-// /dev/null, collecting both output streams. A process still running after
-// `timeout` is killed and reported as timed out (a generous bound that keeps
-// a hung test from hanging the suite; not a timing assertion).
+// /dev/null, collecting both output streams. The child starts with SIGINT,
+// SIGTERM, SIGHUP and SIGPIPE at their default actions, whatever ours are. A
+// process still running after `timeout` is killed and reported as timed out (a
+// generous bound that keeps a hung test from hanging the suite; not a timing
+// assertion).
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env,
                          absl::Duration timeout = absl::Seconds(60));
@@ -34,9 +36,13 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
 // destructor (SIGKILL if it has not exited 10 s later).
 class BackgroundProcess {
  public:
-  // Starts argv with stdout and stderr appended to `log_path`.
+  // Starts argv with stdout and stderr appended to `log_path`, with
+  // SIGINT, SIGTERM, SIGHUP and SIGPIPE at their default actions; in a
+  // process group of its own with `own_process_group` (as a shell starts a
+  // foreground job: signal the group with kill(-pid(), ...)).
   BackgroundProcess(const std::vector<std::string>& argv,
-                    const std::string& log_path);
+                    const std::string& log_path,
+                    bool own_process_group = false);
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;

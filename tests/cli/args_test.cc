@@ -13,6 +13,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 MATCHER_P2(Flag, name, value, "") {
   return arg.name == name && arg.value == value;
@@ -230,6 +231,42 @@ TEST(SplitCommandLineTest, HelpForACommandSkipsArgumentChecks) {
 
 TEST(SplitCommandLineTest, HelpForUnknownCommandIsUsageError) {
   EXPECT_FALSE(Split({"help", "nope"}).ok());
+}
+
+TEST(SplitCommandLineTest, VersionFlagIsTheVersionCommand) {
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"--version"}, {"-version"}, {"--server=x:1", "--version"}}) {
+    absl::StatusOr<Invocation> inv = Split(argv);
+    ASSERT_TRUE(inv.ok()) << inv.status();
+    EXPECT_EQ(inv->command, "version");
+    EXPECT_FALSE(inv->help);
+  }
+  // Only before the command: after it, --version is no flag of run's.
+  EXPECT_FALSE(Split({"stop", "--version", "id1"}).ok());
+}
+
+TEST(SplitCommandLineTest, MistypedCommandOrFlagGetsTheNearestSuggested) {
+  EXPECT_THAT(Split({"stpo", "id1"}).status().message(),
+              HasSubstr("unknown command 'stpo' (did you mean stop?)"));
+  EXPECT_THAT(Split({"run", "--wiat", "ls"}).status().message(),
+              HasSubstr("unknown flag --wiat: 'run' does not take it (did you "
+                        "mean --wait?)"));
+  EXPECT_THAT(Split({"--sever=x:1", "list"}).status().message(),
+              HasSubstr("(did you mean --server?)"));
+  EXPECT_THAT(Split({"frobnicate"}).status().message(),
+              Not(HasSubstr("did you mean")));
+}
+
+TEST(SplitCommandLineTest, SeparateBooleanValueIsExplained) {
+  absl::StatusOr<Invocation> inv =
+      Split({"get-output", "--follow", "false", "id1"});
+  ASSERT_FALSE(inv.ok());
+  EXPECT_THAT(inv.status().message(),
+              HasSubstr("--follow takes its value after '=': --follow=false"));
+  // For run, the word after the flags is PROGRAM: /bin/false is one.
+  absl::StatusOr<Invocation> run = Split({"run", "--wait", "false"});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_THAT(run->arguments, ElementsAre("false"));
 }
 
 TEST(ScanFlagsTest, StopModeKeepsEverythingFromFirstArgument) {

@@ -6,13 +6,17 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration_tests/common/test_pki.h"
 
 namespace cmdctl::cli {
 namespace {
 
+using ::cmdctl::test::IssuedCert;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -88,53 +92,92 @@ TEST(ResolveConnectionConfigTest, NoHomeNeededWhenEverythingIsGiven) {
   EXPECT_THAT(c.status().message(), HasSubstr("HOME"));
 }
 
+TEST(ResolveConnectionConfigTest, HostWithoutPortGetsTheDefaultPort) {
+  absl::StatusOr<ConnectionConfig> c = ResolveConnectionConfig(
+      {}, FakeEnv({{"CMDCTL_SERVER", "db1.example.com"}, {"HOME", "/h"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server.value, "db1.example.com:9090");
+}
+
+TEST(ResolveConnectionConfigTest, MalformedServerNamesItsSource) {
+  absl::StatusOr<ConnectionConfig> c = ResolveConnectionConfig(
+      {}, FakeEnv({{"CMDCTL_SERVER", ":9090"}, {"HOME", "/h"}}));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(),
+              AllOf(HasSubstr("$CMDCTL_SERVER"), HasSubstr("':9090'"),
+                    HasSubstr("no host"), HasSubstr("HOST:PORT")));
+}
+
+TEST(NormalizeServerAddressTest, AcceptsHostsPortsAndIpv6) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"localhost", "localhost:9090"},
+      {"localhost:9191", "localhost:9191"},
+      {"db-1.example.com:1", "db-1.example.com:1"},
+      {"127.0.0.1", "127.0.0.1:9090"},
+      {"10.0.0.7:65535", "10.0.0.7:65535"},
+      {"[::1]:9091", "[::1]:9091"},
+      {"[::1]", "[::1]:9090"},
+      {"::1", "[::1]:9090"},
+      {"fe80::1%eth0", "[fe80::1%eth0]:9090"},
+  };
+  for (const auto& [text, want] : cases) {
+    absl::StatusOr<std::string> got = NormalizeServerAddress(text);
+    ASSERT_TRUE(got.ok()) << text << ": " << got.status();
+    EXPECT_EQ(*got, want) << text;
+  }
+}
+
+TEST(NormalizeServerAddressTest, RejectsWhatIsNoAddress) {
+  for (const char* text :
+       {"", ":9090", "https://db1:9090", "dns:///db1:9090", "unix:/run/x",
+        "host:", "host:0", "host:65536", "host:90a", "host:-1", "a b:1", "[::1",
+        "[::1]x", "[::1]:", "db1:9090/path", "[]:9090"}) {
+    absl::StatusOr<std::string> got = NormalizeServerAddress(text);
+    EXPECT_FALSE(got.ok()) << text << " gave " << got.value_or("");
+    if (!got.ok()) {
+      EXPECT_THAT(
+          got.status().message(),
+          AllOf(HasSubstr("not a server address"), HasSubstr("HOST:PORT")))
+          << text;
+    }
+  }
+}
+
 class LoadCredentialsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/cmdctl_cli_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+  LoadCredentialsTest() : ca_("cli credentials test CA") {
+    IssuedCert alice = ca_.IssueClient("alice", {"alice"});
+    ca_path_ = dir_.WriteFile("ca.pem", ca_.cert_pem());
+    cert_path_ = dir_.WriteFile("alice.pem", alice.cert_pem);
+    key_path_ = dir_.WriteFile("alice.key", alice.key_pem);
   }
-  void TearDown() override {
-    for (const std::string& f : files_) unlink(f.c_str());
-    rmdir(dir_.c_str());
-  }
-  std::string Write(const std::string& name, const std::string& content) {
-    std::string path = dir_ + "/" + name;
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(write(fd, content.data(), content.size()),
-              static_cast<ssize_t>(content.size()));
-    close(fd);
-    files_.push_back(path);
-    return path;
-  }
-  ConnectionConfig Config(const std::string& cert, const std::string& key,
-                          const std::string& ca) {
+  static ConnectionConfig Config(const std::string& cert,
+                                 const std::string& key,
+                                 const std::string& ca) {
     return ConnectionConfig{{"h:1", "default"},
                             {cert, "--cert"},
                             {key, "$CMDCTL_KEY"},
                             {ca, "default"}};
   }
 
-  std::string dir_;
-  std::vector<std::string> files_;
+  test::TempDir dir_;
+  test::TestCa ca_;
+  std::string ca_path_, cert_path_, key_path_;
 };
 
 TEST_F(LoadCredentialsTest, ReadsAllThree) {
-  const std::string pem = "-----BEGIN X-----\nAA==\n-----END X-----\n";
-  absl::StatusOr<grpc::SslCredentialsOptions> o = LoadCredentials(Config(
-      Write("c", pem + "c"), Write("k", pem + "k"), Write("a", pem + "a")));
+  absl::StatusOr<grpc::SslCredentialsOptions> o =
+      LoadCredentials(Config(cert_path_, key_path_, ca_path_));
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->pem_cert_chain, pem + "c");
-  EXPECT_EQ(o->pem_private_key, pem + "k");
-  EXPECT_EQ(o->pem_root_certs, pem + "a");
+  EXPECT_THAT(o->pem_cert_chain, HasSubstr("BEGIN CERTIFICATE"));
+  EXPECT_THAT(o->pem_private_key, HasSubstr("PRIVATE KEY"));
+  EXPECT_EQ(o->pem_root_certs, ca_.cert_pem());
 }
 
 TEST_F(LoadCredentialsTest, MissingFileNamesFileSourceAndFix) {
-  const std::string pem = "-----BEGIN X-----\n";
   absl::StatusOr<grpc::SslCredentialsOptions> o = LoadCredentials(
-      Config(Write("c", pem), dir_ + "/missing.key", Write("a", pem)));
+      Config(cert_path_, dir_.path() + "/missing.key", ca_path_));
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(o.status().message(),
@@ -144,17 +187,54 @@ TEST_F(LoadCredentialsTest, MissingFileNamesFileSourceAndFix) {
 }
 
 TEST_F(LoadCredentialsTest, EmptyOrNonPemFileIsRejected) {
-  const std::string pem = "-----BEGIN X-----\n";
-  EXPECT_THAT(
-      LoadCredentials(Config(Write("c", ""), Write("k", pem), Write("a", pem)))
-          .status()
-          .message(),
-      HasSubstr("empty file"));
-  EXPECT_THAT(LoadCredentials(Config(Write("c2", pem), Write("k2", pem),
-                                     Write("a2", "hello")))
+  EXPECT_THAT(LoadCredentials(
+                  Config(dir_.WriteFile("empty.pem", ""), key_path_, ca_path_))
                   .status()
                   .message(),
-              HasSubstr("not a PEM file"));
+              AllOf(HasSubstr("empty.pem"), HasSubstr("is empty")));
+  EXPECT_THAT(LoadCredentials(Config(cert_path_, key_path_,
+                                     dir_.WriteFile("hello.pem", "hello")))
+                  .status()
+                  .message(),
+              AllOf(HasSubstr("hello.pem"), HasSubstr("no PEM certificate")));
+}
+
+TEST_F(LoadCredentialsTest, KeyOfAnotherCertificateIsNamedBeforeConnecting) {
+  IssuedCert bob = ca_.IssueClient("bob", {"bob"});
+  const std::string bob_key = dir_.WriteFile("bob.key", bob.key_pem);
+  absl::Status s =
+      LoadCredentials(Config(cert_path_, bob_key, ca_path_)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr(bob_key + " ($CMDCTL_KEY) does not match"),
+                    HasSubstr(cert_path_ + " (--cert)")));
+}
+
+TEST_F(LoadCredentialsTest, ExpiredCertificateIsNamedWithItsEndDate) {
+  IssuedCert old = ca_.IssueExpiredClient("alice", {"alice"});
+  const std::string cert = dir_.WriteFile("old.pem", old.cert_pem);
+  const std::string key = dir_.WriteFile("old.key", old.key_pem);
+  absl::Status s = LoadCredentials(Config(cert, key, ca_path_)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr(cert + " (--cert)"),
+                                 HasSubstr("has expired (on 2")));
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::ContainsRegex("[0-9]{4}-[0-9]{2}-[0-9]{2} "
+                                       "[0-9]{2}:[0-9]{2}:[0-9]{2} UTC"));
+}
+
+TEST_F(LoadCredentialsTest, NotYetValidCertificateIsNamedWithItsStartDate) {
+  test::CertRequest request;
+  request.common_name = "alice";
+  request.san_uris = {"principal:alice"};
+  request.not_before = absl::Hours(48);
+  request.not_after = absl::Hours(72);
+  IssuedCert future = ca_.Issue(request);
+  const std::string cert = dir_.WriteFile("future.pem", future.cert_pem);
+  const std::string key = dir_.WriteFile("future.key", future.key_pem);
+  absl::Status s = LoadCredentials(Config(cert, key, ca_path_)).status();
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr(cert), HasSubstr("not valid yet (until 2")));
 }
 
 }  // namespace

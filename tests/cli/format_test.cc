@@ -59,6 +59,9 @@ TEST(DescribeStateTest, EveryState) {
   EXPECT_EQ(DescribeState(s), "running");
   s.set_stop_requested(true);
   EXPECT_EQ(DescribeState(s), "running (stop requested)");
+  s.set_state(cmdctl::v1::JOB_STATE_LOST);
+  EXPECT_EQ(DescribeState(s), "lost: the server cannot know how it ended");
+  EXPECT_EQ(StateWord(s.state()), "lost");
 }
 
 TEST(WaitExitCodeTest, LikeSsh) {
@@ -75,6 +78,10 @@ TEST(WaitExitCodeTest, LikeSsh) {
   EXPECT_EQ(WaitExitCode(s), 7);
   s.set_state(cmdctl::v1::JOB_STATE_RUNNING);
   EXPECT_EQ(WaitExitCode(s), std::nullopt);
+  // Never a success: `wait` fails (255) instead.
+  s.set_state(cmdctl::v1::JOB_STATE_LOST);
+  s.set_exit_code(0);
+  EXPECT_EQ(WaitExitCode(s), std::nullopt);
 }
 
 TEST(SignalNameTest, KnownAndUnknown) {
@@ -82,6 +89,25 @@ TEST(SignalNameTest, KnownAndUnknown) {
   EXPECT_EQ(SignalName(SIGSEGV), "SIGSEGV");
   EXPECT_EQ(SignalName(200), "signal 200");
   EXPECT_EQ(SignalName(0), "signal 0");
+}
+
+TEST(EscapeForTerminalTest, EscapesControlsAndBrokenUtf8Only) {
+  EXPECT_EQ(EscapeForTerminal("plain text, caf\xc3\xa9 \xe2\x9c\x93 \\n"),
+            "plain text, caf\xc3\xa9 \xe2\x9c\x93 \\n");
+  EXPECT_EQ(EscapeForTerminal("a\033[2Jb\n\t\x7f"),
+            "a\\033[2Jb\\012\\011\\177");
+  // C1 controls (U+009B is a CSI of its own in some terminals) and bytes
+  // that are not UTF-8.
+  EXPECT_EQ(EscapeForTerminal("\xc2\x9b"
+                              "31m"),
+            "\\302\\23331m");
+  EXPECT_EQ(EscapeForTerminal("\xff\xc3"), "\\377\\303");
+  EXPECT_EQ(EscapeForTerminal(std::string("nul\0x", 5)), "nul\\000x");
+}
+
+TEST(ShellQuoteTest, WordsWithControlCharactersAreDollarQuoted) {
+  EXPECT_EQ(ShellQuote({"printf", "\033[31m it's \\ \n"}),
+            "printf $'\\033[31m it\\'s \\\\ \\012'");
 }
 
 TEST(ShellQuoteTest, QuotesOnlyWhereNeeded) {
@@ -124,7 +150,7 @@ TEST(FormatStatusTextTest, UsesGivenTimeZone) {
               HasSubstr("Started:  2026-11-27 16:00:00.250"));
 }
 
-TEST(FormatJobTableTest, AlignedColumnsOldestFirst) {
+TEST(FormatJobTableTest, AlignedColumnsNewestFirst) {
   ProcessStatus a = Exited(3);
   ProcessStatus b = Exited(0);
   b.set_job_id("b");
@@ -146,14 +172,29 @@ TEST(FormatJobTableTest, AlignedColumnsOldestFirst) {
             "ID                                    STATE     EXIT/SIGNAL  "
             "STARTED              COMMAND");
   EXPECT_EQ(lines[1],
-            "b                                     signaled  SIGKILL      "
-            "2026-11-27 13:59:00  sleep 100");
+            "c                                     running   -            "
+            "2026-11-27 14:01:00  sh -c 'exit 3'");
   EXPECT_EQ(lines[2],
             "11111111-2222-4333-8444-555555555555  exited    3            "
             "2026-11-27 14:00:00  sh -c 'exit 3'");
   EXPECT_EQ(lines[3],
-            "c                                     running   -            "
-            "2026-11-27 14:01:00  sh -c 'exit 3'");
+            "b                                     signaled  SIGKILL      "
+            "2026-11-27 13:59:00  sleep 100");
+}
+
+TEST(FormatJobTableTest, ControlCharactersCannotBreakARowOrReachTheTerminal) {
+  ProcessStatus job = Exited(0);
+  job.set_command("printf");
+  job.clear_args();
+  job.add_args("\033[31mred\nsecond line\r");
+  const std::string table = FormatJobTable({job}, absl::UTCTimeZone());
+  std::vector<std::string> lines =
+      absl::StrSplit(table, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << table;  // the header and one job
+  EXPECT_THAT(lines[1],
+              HasSubstr("printf $'\\033[31mred\\012second line\\015'"));
+  EXPECT_EQ(table.find('\033'), std::string::npos);
+  EXPECT_EQ(table.find('\r'), std::string::npos);
 }
 
 TEST(FormatJobTableTest, EmptyListHasHeaderOnly) {
