@@ -141,13 +141,24 @@ grpc::Status StreamOutput(Session& session,
   std::unique_ptr<grpc::ClientReader<v1::ProcessOutputResponse>> reader =
       session.stub->GetProcessOutput(&context, request);
   v1::ProcessOutputResponse message;
+  bool cancelled_here = false;
   while (reader->Read(&message)) {
     if (!sink(message)) {
       context.TryCancel();
+      cancelled_here = true;
       break;
     }
   }
-  return reader->Finish();
+  grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::CANCELLED && !cancelled_here) {
+    // Not ours: the server dropped the stream, as gRPC does to the calls
+    // still open when a shutting-down server's drain time runs out. The
+    // connection is going away; reconnecting may cure it.
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the server cancelled the output stream (" +
+                            status.error_message() + ")");
+  }
+  return status;
 }
 
 }  // namespace cmdctl::cli

@@ -59,8 +59,10 @@ using MessageSink =
     std::function<bool(const cmdctl::v1::ProcessOutputResponse& message)>;
 
 // One GetProcessOutput call: its messages into `sink` until it ends. The
-// stream's final status. (output_follow.h resumes it after a lost
-// connection.)
+// stream's final status: CANCELLED only when the sink stopped it; a
+// cancellation by the server (gRPC cancels the calls still open when a
+// shutting-down server's drain time runs out) is UNAVAILABLE, a lost
+// connection. (output_follow.h resumes it after a lost connection.)
 grpc::Status StreamOutput(Session& session,
                           const cmdctl::v1::ProcessOutputRequest& request,
                           const MessageSink& sink);

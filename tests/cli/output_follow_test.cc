@@ -298,6 +298,21 @@ TEST_F(FollowOutputTest, StartsAtTheOffsetsGiven) {
   EXPECT_EQ(err_, "");
 }
 
+TEST_F(FollowOutputTest, AStreamTheServerCancelledIsResumedLikeALoss) {
+  // gRPC cancels the calls still open when a shutting-down server's drain
+  // time runs out: the client sees CANCELLED, which it did not ask for.
+  Serve(kOutText, kErrText);
+  service_->AddScript(2, grpc::Status::CANCELLED);
+  FollowResult result = Follow(OutputPosition::FromStart());
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(out_, kOutText);
+  EXPECT_EQ(err_, kErrText);
+  std::vector<v1::ProcessOutputRequest> requests = service_->requests();
+  ASSERT_THAT(requests, SizeIs(2));
+  EXPECT_EQ(requests[1].stdout_offset(), 4);
+  EXPECT_EQ(requests[1].stderr_offset(), 4);
+}
+
 TEST_F(FollowOutputTest, OtherErrorsEndItAtOnce) {
   Serve(kOutText, kErrText);
   service_->AddScript(2, grpc::Status(grpc::StatusCode::DATA_LOSS, "gone"));
