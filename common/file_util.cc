@@ -88,9 +88,9 @@ absl::Status EnsurePrivateDirectory(const std::string& path) {
   }
   if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
       (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " must be a directory owned by uid ", geteuid(),
-        " and writable by nobody else (mode 0700)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " must be a directory owned by uid ", geteuid(),
+                     " and writable by nobody else (mode 0700)"));
   }
   return absl::OkStatus();
 }

@@ -14,8 +14,8 @@ namespace {
 
 absl::Status Bad(absl::string_view what, absl::string_view text,
                  absl::string_view expected) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      what, ": '", text, "' is not ", expected));
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, ": '", text, "' is not ", expected));
 }
 
 // "123.45" -> 12345 with `decimals` = 2; false when malformed or there are
@@ -80,7 +80,8 @@ absl::StatusOr<int64_t> ParseByteSize(absl::string_view text,
   }
   int64_t units = 0;
   int decimals = 0;
-  if (!ParseFixed(rest, 6, &units, &decimals)) return Bad(what, text, kExpected);
+  if (!ParseFixed(rest, 6, &units, &decimals))
+    return Bad(what, text, kExpected);
   int64_t scale = 1;
   for (int i = 0; i < decimals; ++i) scale *= 10;
   // units / scale * 2^shift, exactly.
@@ -116,8 +117,8 @@ std::string FormatByteSize(int64_t bytes) {
 }
 
 std::string FormatCpus(int64_t millicores) {
-  std::string out = absl::StrFormat("%d.%03d", millicores / 1000,
-                                    millicores % 1000);
+  std::string out =
+      absl::StrFormat("%d.%03d", millicores / 1000, millicores % 1000);
   while (out.back() == '0') out.pop_back();
   if (out.back() == '.') out.pop_back();
   return out;

@@ -81,12 +81,10 @@ void JobManager::ScheduleRetention(absl::Duration delay) {
       // more, so that exits and timers are never held up for long.
       constexpr int kBatch = 16;
       absl::StatusOr<int> removed = m.SweepRetention(kBatch);
-      const absl::Duration interval =
-          std::clamp(m.options_.retention / 4, kMinSweepInterval,
-                     kMaxSweepInterval);
-      m.ScheduleRetention(removed.ok() && *removed == kBatch
-                              ? absl::ZeroDuration()
-                              : interval);
+      const absl::Duration interval = std::clamp(
+          m.options_.retention / 4, kMinSweepInterval, kMaxSweepInterval);
+      m.ScheduleRetention(
+          removed.ok() && *removed == kBatch ? absl::ZeroDuration() : interval);
     });
   });
 }

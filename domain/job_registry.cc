@@ -35,7 +35,8 @@ void JobRegistry::Unreserve(const std::string& job_id) {
 
 absl::Status JobRegistry::Add(std::shared_ptr<Job> job) {
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] = by_id_.try_emplace(job->id(), Entry{job->owner(), nullptr});
+  auto [it, inserted] =
+      by_id_.try_emplace(job->id(), Entry{job->owner(), nullptr});
   if (it->second.job != nullptr) {
     return absl::AlreadyExistsError(
         absl::StrCat("job id ", job->id(), " is already taken"));

@@ -41,11 +41,11 @@ struct JobRecord {
 
 // One page of ListProcesses.
 struct JobQuery {
-  std::string owner;               // only this identity's jobs
-  std::optional<JobState> state;   // nullopt: every state
-  std::string job_id_prefix;       // only ids starting with this
-  int page_size = 100;             // 1..1000
-  std::string page_token;          // empty: the first page
+  std::string owner;              // only this identity's jobs
+  std::optional<JobState> state;  // nullopt: every state
+  std::string job_id_prefix;      // only ids starting with this
+  int page_size = 100;            // 1..1000
+  std::string page_token;         // empty: the first page
 };
 
 struct JobPage {

@@ -68,14 +68,12 @@ absl::Status OutputCursor::Position(int s, const OutputRequest& request,
   if (!window.ok()) return window.status();
   limit_[s] = window->end;
   if (request.tail_lines > 0) {
-    absl::StatusOr<int64_t> start =
-        TailStart(s, *window, request.tail_lines);
+    absl::StatusOr<int64_t> start = TailStart(s, *window, request.tail_lines);
     if (!start.ok()) return start.status();
     offset_[s] = *start;
     return absl::OkStatus();
   }
-  const int64_t wanted =
-      s == 0 ? request.stdout_offset : request.stderr_offset;
+  const int64_t wanted = s == 0 ? request.stdout_offset : request.stderr_offset;
   if (wanted > window->end && (ended || !follow_)) {
     return absl::OutOfRangeError(
         absl::StrCat(kOffsetNames[s], " ", wanted, " is past the end of the ",
@@ -120,8 +118,8 @@ absl::StatusOr<std::optional<int64_t>> OutputCursor::TryTailStart(
     block.resize(static_cast<size_t>(pos - from));
     for (int64_t at = from; at < pos;) {
       const size_t done = static_cast<size_t>(at - from);
-      absl::StatusOr<ReadResult> read = reader_->Read(
-          kStreams[s], at, absl::MakeSpan(block).subspan(done));
+      absl::StatusOr<ReadResult> read =
+          reader_->Read(kStreams[s], at, absl::MakeSpan(block).subspan(done));
       if (!read.ok()) return read.status();
       if (read->offset != at || read->size == 0) {
         return std::optional<int64_t>();  // dropped meanwhile: start over
@@ -195,8 +193,8 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::ReadStream(int s) {
     // The window's start may have jumped past the snapshot's end.
     size = read->offset >= limit_[s]
                ? 0
-               : std::min<size_t>(size,
-                                  static_cast<size_t>(limit_[s] - read->offset));
+               : std::min<size_t>(
+                     size, static_cast<size_t>(limit_[s] - read->offset));
   }
   if (size == 0) {
     // A snapshot stream that has nothing more up to its limit ends here.

@@ -92,8 +92,7 @@ class OutputCursor {
   // Sets offset_[s] (and limit_[s]) from the request and the window.
   absl::Status Position(int s, const OutputRequest& request, bool ended);
   // The beginning of the last `lines` lines of stream `s`.
-  absl::StatusOr<int64_t> TailStart(int s, StreamWindow window,
-                                    int64_t lines);
+  absl::StatusOr<int64_t> TailStart(int s, StreamWindow window, int64_t lines);
   // One search over `window`; nullopt when the cap dropped bytes it read.
   absl::StatusOr<std::optional<int64_t>> TryTailStart(
       int s, const StreamWindow& window, int64_t lines);

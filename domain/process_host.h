@@ -13,10 +13,10 @@
 #ifndef CMDCTL_DOMAIN_PROCESS_HOST_H_
 #define CMDCTL_DOMAIN_PROCESS_HOST_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,9 +46,9 @@ struct JobEnd {
     return end;
   }
 
-  ExitInfo exit;      // how the job's main process ended, unless `lost`
-  bool lost = false;  // it ended, but the host cannot know how
-  absl::Time at;      // when the end was observed
+  ExitInfo exit;            // how the job's main process ended, unless `lost`
+  bool lost = false;        // it ended, but the host cannot know how
+  absl::Time at;            // when the end was observed
   ResourceUsage usage;      // final (zero when lost)
   bool oom_killed = false;  // the kernel's OOM killer killed in its tree
   std::array<StreamTotals, 2> output;  // final, by StreamIndex

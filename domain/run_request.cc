@@ -58,9 +58,9 @@ absl::Status ValidateRunRequest(const RunRequest& req) {
   }
   for (const LimitField& f : kLimitFields) {
     if (req.limits.*f.member < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "limits.", f.name, " must not be negative, got ",
-          req.limits.*f.member));
+      return absl::InvalidArgumentError(
+          absl::StrCat("limits.", f.name, " must not be negative, got ",
+                       req.limits.*f.member));
     }
   }
   if (req.timeout < absl::ZeroDuration()) {

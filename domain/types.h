@@ -76,7 +76,7 @@ struct ProcessSpec {
   std::string working_dir;        // empty: the run-as user's home
   // Added to (and overriding) the clean environment of SPEC §5.
   std::vector<std::pair<std::string, std::string>> env;
-  ResourceLimits limits;     // as applied (server defaults included)
+  ResourceLimits limits;         // as applied (server defaults included)
   int64_t max_output_bytes = 0;  // per stream; 0: no cap
 };
 
@@ -94,7 +94,7 @@ struct JobStatus {
   absl::Time started_at = absl::InfinitePast();
   absl::Time ended_at = absl::InfinitePast();  // InfinitePast while running
   bool stop_requested = false;
-  ResourceLimits limits;                         // as applied
+  ResourceLimits limits;                          // as applied
   absl::Duration timeout = absl::ZeroDuration();  // 0: none
   ResourceUsage usage;
   bool oom_killed = false;

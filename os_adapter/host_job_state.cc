@@ -64,7 +64,8 @@ absl::StatusOr<HostJobState> DecodeHostJobState(const std::string& text) {
   HostJobState s;
   if (!ParseNumber(fields, "monitor_pid", s.monitor_pid) ||
       !ParseNumber(fields, "monitor_start", s.monitor_start) ||
-      !ParseNumber(fields, "uid", s.uid) || !ParseNumber(fields, "gid", s.gid) ||
+      !ParseNumber(fields, "uid", s.uid) ||
+      !ParseNumber(fields, "gid", s.gid) ||
       !ParseNumber(fields, "dev0", s.dev[0]) ||
       !ParseNumber(fields, "ino0", s.ino[0]) ||
       !ParseNumber(fields, "dev1", s.dev[1]) ||
@@ -84,8 +85,8 @@ absl::StatusOr<HostJobState> DecodeHostJobState(const std::string& text) {
 }
 
 absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {
-  absl::StatusOr<std::string> stat = ReadFileToString(
-      AT_FDCWD, absl::StrCat("/proc/", pid, "/stat"), 4096);
+  absl::StatusOr<std::string> stat =
+      ReadFileToString(AT_FDCWD, absl::StrCat("/proc/", pid, "/stat"), 4096);
   if (!stat.ok()) return absl::NotFoundError(absl::StrCat("no process ", pid));
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
   // count fields after the last ')'.

@@ -105,7 +105,8 @@ std::optional<LaunchRequest> DecodeLaunchRequest(const std::string& bytes) {
   LaunchRequest r;
   uint32_t magic = 0, ngroups = 0;
   if (!in.U32(magic) || magic != kMagic || !in.U32(r.mode) ||
-      r.mode < LaunchRequest::kLaunch || r.mode > LaunchRequest::kRemoveOutput) {
+      r.mode < LaunchRequest::kLaunch ||
+      r.mode > LaunchRequest::kRemoveOutput) {
     return std::nullopt;
   }
   if (!in.Bool(r.drop_privileges) || !in.U32(r.uid) || !in.U32(r.gid) ||

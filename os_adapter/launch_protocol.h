@@ -82,7 +82,12 @@ enum class LaunchStage : uint32_t {
 const char* LaunchStageName(LaunchStage stage);
 
 struct LaunchReply {
-  enum Kind : uint32_t { kOutputReady = 1, kFailed = 2, kStarted = 3, kDone = 4 };
+  enum Kind : uint32_t {
+    kOutputReady = 1,
+    kFailed = 2,
+    kStarted = 3,
+    kDone = 4
+  };
   uint32_t kind = 0;
   uint32_t stage = 0;  // LaunchStage, for kFailed
   int32_t error = 0;   // errno, for kFailed

@@ -10,10 +10,10 @@
 namespace cmdctl::launcher {
 
 struct JobChildSetup {
-  int report = -1;       // socket to the monitor (close-on-exec)
+  int report = -1;        // socket to the monitor (close-on-exec)
   int cgroup_procs = -1;  // the job cgroup's cgroup.procs; -1: none
-  int output_root = -1;  // --output_dir's fd; -1: the user's home
-  int stdout_pipe = -1;  // write ends of the monitor's pipes
+  int output_root = -1;   // --output_dir's fd; -1: the user's home
+  int stdout_pipe = -1;   // write ends of the monitor's pipes
   int stderr_pipe = -1;
 };
 

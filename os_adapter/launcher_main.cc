@@ -79,8 +79,8 @@ bool IsAcceptable(const LaunchRequest& r) {
 LaunchRequest ReadRequest(std::vector<int>& fds) {
   uint32_t len = 0;
   bool truncated = false;
-  const ssize_t n = ReceiveWithFds(kLauncherSocketFd, &len, sizeof(len), &fds,
-                                   &truncated);
+  const ssize_t n =
+      ReceiveWithFds(kLauncherSocketFd, &len, sizeof(len), &fds, &truncated);
   if (n != sizeof(len)) Fail(LaunchStage::kProtocol, n < 0 ? errno : EPROTO);
   if (truncated || len > kMaxLaunchRequestBytes) {
     Fail(LaunchStage::kProtocol, EPROTO);

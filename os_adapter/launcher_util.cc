@@ -103,8 +103,8 @@ int OpenJobDir(const LaunchRequest& r, int root_fd, bool create,
     parent = open(r.home.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (parent < 0) return -1;
     for (const char* name : {".local", "state", "cmdctl", "jobs"}) {
-      const int next = create ? OpenOrMakeDir(parent, name)
-                              : openat(parent, name, kDir);
+      const int next =
+          create ? OpenOrMakeDir(parent, name) : openat(parent, name, kDir);
       const int err = errno;
       close(parent);
       if (next < 0) {

@@ -18,8 +18,7 @@ void SetReportSocket(int sock);
 void SetFailureCleanup(void (*cleanup)());
 
 // Sends `reply` with `fds` attached over the report socket.
-bool Reply(const LaunchReply& reply, const int* fds = nullptr,
-           size_t nfds = 0);
+bool Reply(const LaunchReply& reply, const int* fds = nullptr, size_t nfds = 0);
 
 // Runs the cleanup, reports LaunchReply{kFailed, stage, err}, exits 127.
 [[noreturn]] void Fail(LaunchStage stage, int err);

@@ -68,8 +68,8 @@ bool ReadPopulated(int events_fd) {
 
 // One output stream: its pipe, its file, where the next byte goes.
 struct Stream {
-  int pipe = -1;   // read end (non-blocking), -1 once closed
-  int file = -1;   // write fd of the stored file
+  int pipe = -1;  // read end (non-blocking), -1 once closed
+  int file = -1;  // write fd of the stored file
   int64_t written = 0;
   int64_t punched = 0;  // bytes below this are holes
   bool storing = true;  // false after a failed write: drain and drop
@@ -79,7 +79,9 @@ class Monitor {
  public:
   Monitor(const LaunchRequest& r, const MonitorSetup& setup,
           MonitorStatus* status)
-      : cap_(r.max_output_bytes), setup_(setup), job_id_(r.job_id),
+      : cap_(r.max_output_bytes),
+        setup_(setup),
+        job_id_(r.job_id),
         status_(status) {
     // With a cap, a splice moves at most cap/16 so that the disk holds at
     // most ~1.125x the cap between two punches (SPEC §6 allows 1.25x).
@@ -174,8 +176,8 @@ void Monitor::ApplyCap(int s) {
   // Published first: a reader that loads it after its read knows which of
   // the bytes it read may already be gone.
   status_->discarded[s].store(new_start, std::memory_order_release);
-  if (fallocate(st.file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                st.punched, new_start - st.punched) == 0) {
+  if (fallocate(st.file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.punched,
+                new_start - st.punched) == 0) {
     st.punched = new_start;
   }
 }
@@ -252,8 +254,7 @@ EndReport Monitor::Finish() {
 }
 
 int Monitor::Run(pid_t job, int out_pipe, int err_pipe, int out_file,
-                 int err_file, int signal_fd, int cgroup_dir,
-                 int notify_fifo) {
+                 int err_file, int signal_fd, int cgroup_dir, int notify_fifo) {
   job_ = job;
   notify_ = notify_fifo;
   cgroup_ = cgroup_dir;
@@ -324,9 +325,8 @@ int Monitor::Run(pid_t job, int out_pipe, int err_pipe, int out_file,
   bool written = fd >= 0 && write(fd, text.data(), text.size()) ==
                                 static_cast<ssize_t>(text.size());
   if (fd >= 0) close(fd);
-  written = written &&
-            renameat(setup_.run_dir, "end.tmp", setup_.run_dir, kEndFileName) ==
-                0;
+  written = written && renameat(setup_.run_dir, "end.tmp", setup_.run_dir,
+                                kEndFileName) == 0;
   if (cgroup_ >= 0) {
     close(cgroup_);
     if (events_ >= 0) close(events_);
@@ -352,8 +352,8 @@ MonitorStatus* CreateStatusPage(int run_dir) {
                         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) Fail(LaunchStage::kMonitor, errno);
   if (ftruncate(fd, kStatusFileSize) != 0) Fail(LaunchStage::kMonitor, errno);
-  void* page = mmap(nullptr, kStatusFileSize, PROT_READ | PROT_WRITE,
-                    MAP_SHARED, fd, 0);
+  void* page =
+      mmap(nullptr, kStatusFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (page == MAP_FAILED) Fail(LaunchStage::kMonitor, errno);
   close(fd);
   auto* status = new (page) MonitorStatus();
@@ -413,8 +413,8 @@ int RunMonitor(LaunchRequest& r, const MonitorSetup& setup) {
     close(sv[0]);
     close(out[0]);
     close(err[0]);
-    RunJobChild(r, JobChildSetup{sv[1], procs, setup.output_root, out[1],
-                                 err[1]});
+    RunJobChild(r,
+                JobChildSetup{sv[1], procs, setup.output_root, out[1], err[1]});
   }
   close(sv[1]);
   close(out[1]);

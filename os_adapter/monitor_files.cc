@@ -7,8 +7,6 @@
 namespace cmdctl {
 namespace {
 
-
-
 bool ParseInt64(const std::string& s, int64_t& out) {
   if (s.empty() || s.size() > 20) return false;
   errno = 0;
@@ -120,8 +118,8 @@ std::optional<int64_t> FlatKeyedValue(const std::string& text,
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
-    if (text.compare(pos, key.size(), key) == 0 &&
-        pos + key.size() < nl && text[pos + key.size()] == ' ') {
+    if (text.compare(pos, key.size(), key) == 0 && pos + key.size() < nl &&
+        text[pos + key.size()] == ' ') {
       int64_t v = 0;
       const size_t from = pos + key.size() + 1;
       if (!ParseInt64(text.substr(from, nl - from), v)) return std::nullopt;

@@ -57,7 +57,7 @@ std::array<StreamTotals, 2> JobOutputFiles::Totals() const {
 }
 
 absl::Status FileOutputReader::CheckStored(OutputStream stream, int64_t from,
-                                          int64_t end) {
+                                           int64_t end) {
   const int fd = files_->fd(stream);
   while (from < end) {
     // The first hole at or after `from`; the end of the file counts as one.
@@ -114,7 +114,8 @@ absl::StatusOr<ReadResult> FileOutputReader::Read(OutputStream stream,
   // Bytes the cap dropped during the read are not the job's any more.
   const int64_t start = files_->Window(stream).start;
   if (start > from) {
-    const size_t skip = std::min<size_t>(size, static_cast<size_t>(start - from));
+    const size_t skip =
+        std::min<size_t>(size, static_cast<size_t>(start - from));
     memmove(buffer.data(), buffer.data() + skip, size - skip);
     size -= skip;
     from += static_cast<int64_t>(skip);

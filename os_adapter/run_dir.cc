@@ -50,7 +50,8 @@ absl::StatusOr<UniqueFd> RunDirectory::Create(const std::string& job_id) {
     return ErrnoStatus(errno, "creating the job's state directory",
                        errno == EEXIST ? ErrnoCause::kRequest : kOurs);
   }
-  absl::StatusOr<UniqueFd> dir = OpenAt(dir_.get(), job_id, kDirFlags, 0, kOurs);
+  absl::StatusOr<UniqueFd> dir =
+      OpenAt(dir_.get(), job_id, kDirFlags, 0, kOurs);
   if (!dir.ok()) unlinkat(dir_.get(), job_id.c_str(), AT_REMOVEDIR);
   return dir;
 }
@@ -93,9 +94,8 @@ std::vector<std::string> RunDirectory::List() {
 
 absl::Status RunDirectory::WriteHostState(int job_dir,
                                           const std::string& text) {
-  absl::StatusOr<UniqueFd> fd =
-      OpenAt(job_dir, "host_state.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0600,
-             kOurs);
+  absl::StatusOr<UniqueFd> fd = OpenAt(
+      job_dir, "host_state.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0600, kOurs);
   if (!fd.ok()) return fd.status();
   if (!WriteAll(fd->get(), text)) {
     return ErrnoStatus(errno, "writing the job's host state", kOurs);
@@ -118,11 +118,12 @@ std::optional<EndReport> RunDirectory::ReadEnd(int job_dir) {
 }
 
 absl::StatusOr<UniqueFd> RunDirectory::OpenNotify(int job_dir) {
-  return OpenAt(job_dir, kNotifyFifoName, O_RDONLY | O_NONBLOCK | O_NOFOLLOW,
-                0, kOurs);
+  return OpenAt(job_dir, kNotifyFifoName, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0,
+                kOurs);
 }
 
-absl::StatusOr<std::shared_ptr<MonitorStatusPage>> MonitorStatusPage::Map(int job_dir) {
+absl::StatusOr<std::shared_ptr<MonitorStatusPage>> MonitorStatusPage::Map(
+    int job_dir) {
   absl::StatusOr<UniqueFd> fd =
       OpenAt(job_dir, kStatusFileName, O_RDWR | O_NOFOLLOW);
   if (!fd.ok()) return fd.status();
@@ -145,8 +146,6 @@ absl::StatusOr<std::shared_ptr<MonitorStatusPage>> MonitorStatusPage::Map(int jo
   return std::shared_ptr<MonitorStatusPage>(new MonitorStatusPage(status));
 }
 
-MonitorStatusPage::~MonitorStatusPage() {
-  munmap(status_, kStatusFileSize);
-}
+MonitorStatusPage::~MonitorStatusPage() { munmap(status_, kStatusFileSize); }
 
 }  // namespace cmdctl

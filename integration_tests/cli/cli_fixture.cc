@@ -159,8 +159,7 @@ std::vector<cmdctl::v1::ProcessStatus> CliTest::JobsWithArg(
   return jobs;
 }
 
-int CliTest::ServerRequests(const std::string& method,
-                            const std::string& log) {
+int CliTest::ServerRequests(const std::string& method, const std::string& log) {
   std::ifstream in(log.empty() ? server_log_ : log);
   std::stringstream content;
   content << in.rdbuf();

@@ -122,8 +122,8 @@ TEST_F(CliTest, RmRemovesEndedJobsAndRefusesRunningOnes) {
   // Removing again: not found, as any unknown id.
   ProcessResult again = Cli({"rm", running});
   EXPECT_EQ(again.exit_code, 1) << Describe(again);
-  EXPECT_THAT(again.err, AllOf(OneLine(), HasSubstr("job " + running +
-                                                    " not found")));
+  EXPECT_THAT(again.err,
+              AllOf(OneLine(), HasSubstr("job " + running + " not found")));
 }
 
 TEST_F(CliTest, RmOfAnotherIdentitysJobIsNotFound) {
@@ -146,7 +146,8 @@ class CliListTest : public CliTest {
   static std::vector<std::string> Ids(
       const std::vector<cmdctl::v1::ProcessStatus>& jobs) {
     std::vector<std::string> ids;
-    for (const cmdctl::v1::ProcessStatus& job : jobs) ids.push_back(job.job_id());
+    for (const cmdctl::v1::ProcessStatus& job : jobs)
+      ids.push_back(job.job_id());
     return ids;
   }
   static std::vector<cmdctl::v1::ProcessStatus> ListJson(
@@ -186,9 +187,9 @@ TEST_F(CliListTest, StateFilterAndEveryPageNewestFirst) {
   for (size_t i = 1; i < all.size(); ++i) {
     const auto& newer = all[i - 1].started_at();
     const auto& older = all[i].started_at();
-    EXPECT_TRUE(newer.seconds() > older.seconds() ||
-                (newer.seconds() == older.seconds() &&
-                 newer.nanos() >= older.nanos()))
+    EXPECT_TRUE(
+        newer.seconds() > older.seconds() ||
+        (newer.seconds() == older.seconds() && newer.nanos() >= older.nanos()))
         << i;
   }
   std::vector<std::string> ids = Ids(all);
@@ -231,9 +232,10 @@ TEST_F(CliListTest, StateFilterAndEveryPageNewestFirst) {
   // An ambiguous prefix lists every job it matches, however many.
   std::map<char, std::set<std::string>> by_first;
   for (const std::string& id : ids) by_first[id[0]].insert(id);
-  auto most = std::max_element(
-      by_first.begin(), by_first.end(),
-      [](const auto& x, const auto& y) { return x.second.size() < y.second.size(); });
+  auto most = std::max_element(by_first.begin(), by_first.end(),
+                               [](const auto& x, const auto& y) {
+                                 return x.second.size() < y.second.size();
+                               });
   ProcessResult ambiguous =
       Cli({"get-status", std::string(1, most->first)}, AliceEnv(at));
   EXPECT_EQ(ambiguous.exit_code, 2) << Describe(ambiguous);

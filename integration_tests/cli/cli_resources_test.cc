@@ -109,8 +109,8 @@ TEST_F(CliTest, TimeoutStopsTheJobAndGetStatusSaysItTimedOut) {
   EXPECT_THAT(json.out, AllOf(HasSubstr("\"timedOut\": true"),
                               HasSubstr("\"timeout\": \"1s\"")));
   // run --wait with a timeout: the job's status once it has run out.
-  ProcessResult waited =
-      Cli({"run", "--wait", "--timeout=500ms", "sh", "-c", "echo up; sleep 30"});
+  ProcessResult waited = Cli(
+      {"run", "--wait", "--timeout=500ms", "sh", "-c", "echo up; sleep 30"});
   EXPECT_EQ(waited.exit_code, 128 + SIGTERM) << Describe(waited);
   EXPECT_EQ(waited.out, "up\n");
 }
@@ -147,21 +147,20 @@ TEST_F(CliTest, GetStatusShowsUsageAndOutputSizes) {
   cmdctl::v1::ProcessStatus parsed;
   ASSERT_TRUE(
       google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok());
-  EXPECT_THAT(json.out, AllOf(HasSubstr("\"stdoutBytes\": \"5\""),
-                              HasSubstr("\"stderrDiscardedBytes\": \"0\""),
-                              HasSubstr("\"outputIncomplete\": false"),
-                              HasSubstr("\"oomKilled\": false"),
-                              HasSubstr("\"usage\": {"),
-                              HasSubstr("\"limits\": {")));
+  EXPECT_THAT(json.out,
+              AllOf(HasSubstr("\"stdoutBytes\": \"5\""),
+                    HasSubstr("\"stderrDiscardedBytes\": \"0\""),
+                    HasSubstr("\"outputIncomplete\": false"),
+                    HasSubstr("\"oomKilled\": false"),
+                    HasSubstr("\"usage\": {"), HasSubstr("\"limits\": {")));
 }
 
 TEST_F(CliTest, GetStatusSaysWhatTheOutputCapDropped) {
   ExtraServer server = StartServer("cap", {"--max_output_bytes=64K"});
   ASSERT_FALSE(server.address.empty());
   // 1 MiB of stdout; the server keeps about the last 64K of it.
-  const std::string id =
-      Start({"sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x"},
-            server.address);
+  const std::string id = Start(
+      {"sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x"}, server.address);
   ProcessResult out = Cli({"get-output", id}, AliceEnv(server.address));
   EXPECT_EQ(out.exit_code, 0) << out.err;
   // From the first stored byte, with nothing said: the cap is documented.

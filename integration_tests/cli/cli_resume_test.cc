@@ -128,10 +128,10 @@ TEST_F(CliResumeTest, GetOutputFollowsAcrossRestartsWithEveryByteOnce) {
 TEST_F(CliResumeTest, RunWaitAndWaitExitWithTheJobsCodeAcrossARestart) {
   constexpr int kLines = 1000;
   const std::string marker = UniqueMarker("resume-run");
-  CliRun run({"run", "--wait", NumberedLinesJob(kLines, 7)[0],
-              NumberedLinesJob(kLines, 7)[1], NumberedLinesJob(kLines, 7)[2],
-              marker},
-             Env());
+  CliRun run(
+      {"run", "--wait", NumberedLinesJob(kLines, 7)[0],
+       NumberedLinesJob(kLines, 7)[1], NumberedLinesJob(kLines, 7)[2], marker},
+      Env());
   std::string id;
   for (int i = 0; i < 1200 && id.empty(); ++i) {
     for (const auto& job : AliceJobs(server_.address)) {
@@ -176,12 +176,13 @@ TEST_F(CliResumeTest, RunWaitsTieStopsTheJobAfterAReconnect) {
 }
 
 TEST_F(CliResumeTest, ACtrlCWhileTheServerIsDownStopsTheJobOnceItIsBack) {
-  const std::string log = dir_->path() + "/" + UniqueMarker("tie-down") + ".log";
-  std::unique_ptr<BackgroundProcess> waiter = CliInBackground(
-      {"run", "--wait", "sh", "-c",
-       "trap 'echo bye; exit 3' TERM; echo started; "
-       "while :; do sleep 0.1; done"},
-      log, server_.address);
+  const std::string log =
+      dir_->path() + "/" + UniqueMarker("tie-down") + ".log";
+  std::unique_ptr<BackgroundProcess> waiter =
+      CliInBackground({"run", "--wait", "sh", "-c",
+                       "trap 'echo bye; exit 3' TERM; echo started; "
+                       "while :; do sleep 0.1; done"},
+                      log, server_.address);
   ASSERT_TRUE(WaitForLine(log, "started", *waiter).has_value());
   const std::string id = AliceJobs(server_.address)[0].job_id();
   KillServer(server_);

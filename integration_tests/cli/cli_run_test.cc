@@ -211,9 +211,9 @@ TEST_F(CliTest, AServerThatStaysGoneEndsRunWaitAndGetOutputAfterAbout30s) {
   for (const std::string& file : {log, follower_log}) {
     std::optional<std::string> message = WaitForLine(file, "cmdctl: ", *waiter);
     ASSERT_TRUE(message.has_value()) << file;
-    EXPECT_THAT(*message, AllOf(HasSubstr("lost the connection"),
-                                HasSubstr(address),
-                                HasSubstr("could not get it back within 30s")))
+    EXPECT_THAT(*message,
+                AllOf(HasSubstr("lost the connection"), HasSubstr(address),
+                      HasSubstr("could not get it back within 30s")))
         << file;
   }
   EXPECT_THAT(*WaitForLine(log, "cmdctl: ", *waiter),

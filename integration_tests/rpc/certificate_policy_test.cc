@@ -320,9 +320,9 @@ TEST_F(CertificatePolicyTest, RefusedCertificateIsNamedInTheAuditLine) {
     ASSERT_FALSE(serial.empty());
     // The line of this call: its prefix, then (after the peer and the
     // request's fields) the reason naming the certificate.
-    const std::string reason = absl::StrCat(
-        " reason=\"", c.why, "; subject: ", c.subject,
-        "; issuer: CN=cmdctl policy CA; serial: ", serial, "\"");
+    const std::string reason =
+        absl::StrCat(" reason=\"", c.why, "; subject: ", c.subject,
+                     "; issuer: CN=cmdctl policy CA; serial: ", serial, "\"");
     bool found = false;
     for (absl::string_view line : absl::StrSplit(server_->ReadLog(), '\n')) {
       found |= absl::StrContains(

@@ -169,10 +169,10 @@ TEST_F(CmdctldOutputWindowTest, JobWritingFiveTimesTheCapKeepsTheNewestBytes) {
 TEST_F(CmdctldOutputWindowTest, OwnersTruncationEndsTheStreamWithDataLoss) {
   auto alice = Stub(fixture->alice);
   const std::string flag = absl::StrCat(shared_.path(), "/end");
-  const std::string id = Run(
-      alice.get(), "/bin/sh",
-      {"-c", absl::StrCat("seq 1 1000; while [ ! -e ", flag,
-                          " ]; do sleep 0.05; done")});
+  const std::string id =
+      Run(alice.get(), "/bin/sh",
+          {"-c", absl::StrCat("seq 1 1000; while [ ! -e ", flag,
+                              " ]; do sleep 0.05; done")});
   // A follower, caught up and waiting, when the owner truncates the file.
   v1::ProcessOutputRequest request;
   request.set_job_id(id);

@@ -205,9 +205,8 @@ TEST_F(CmdctldRestartTest, JobThatEndsWhileNoServerRunsHasItsExactCodeAndTime) {
   ASSERT_TRUE(GetStatus(alice.get(), id, &status).ok());
   EXPECT_EQ(status.state(), v1::JOB_STATE_EXITED);
   EXPECT_EQ(status.exit_code(), 7);
-  const absl::Time ended =
-      absl::FromUnixSeconds(status.ended_at().seconds()) +
-      absl::Nanoseconds(status.ended_at().nanos());
+  const absl::Time ended = absl::FromUnixSeconds(status.ended_at().seconds()) +
+                           absl::Nanoseconds(status.ended_at().nanos());
   EXPECT_GE(ended, before_end - absl::Milliseconds(1));
   EXPECT_LT(ended, restarted);  // when it ended, not when we learnt it
   EXPECT_EQ(ReadAll(alice.get(), id).out, "bye\n");
@@ -221,9 +220,10 @@ TEST_F(CmdctldRestartTest, JobWhoseMonitorDiedIsLostNeverASuccess) {
   server_->Kill();
   server_->ForgetJobs();
   // Its monitor (the job's parent) killed: nobody records how it ends.
-  const std::string ppid = test::RunWithInput(
-      {"/bin/ps", "-o", "ppid=", "-p", absl::StrCat(status.pid())}, "",
-      absl::Seconds(5))->output;
+  const std::string ppid = test::RunWithInput({"/bin/ps", "-o", "ppid=", "-p",
+                                               absl::StrCat(status.pid())},
+                                              "", absl::Seconds(5))
+                               ->output;
   int monitor = 0;
   ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(ppid), &monitor));
   ASSERT_EQ(kill(monitor, SIGKILL), 0);
@@ -247,8 +247,7 @@ TEST_F(CmdctldRestartTest, TimeoutIsEnforcedByTheNextServer) {
   v1::RunProcessRequest request = Request("sleep", {"1000"});
   request.mutable_timeout()->set_seconds(2);
   v1::RunProcessResponse response;
-  ASSERT_TRUE(
-      alice->RunProcess(Context().get(), request, &response).ok());
+  ASSERT_TRUE(alice->RunProcess(Context().get(), request, &response).ok());
   KillAndRestart();
   alice = Stub(fixture->alice);
   v1::ProcessStatus status = WaitForEnd(alice.get(), response.job_id());
@@ -292,7 +291,8 @@ TEST_F(CmdctldRestartTest, RemoveDeletesAnEndedJobAndNeverFollowsAPlantedLink) {
   v1::RemoveProcessRequest request;
   request.set_job_id(id);
   v1::RemoveProcessResponse response;
-  grpc::Status status = alice->RemoveProcess(Context().get(), request, &response);
+  grpc::Status status =
+      alice->RemoveProcess(Context().get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(ReadFile(victim), "precious");  // the link's target is intact
   struct stat st;
@@ -307,13 +307,13 @@ TEST_F(CmdctldRestartTest, RemoveOfARunningJobIsFailedPrecondition) {
   v1::RemoveProcessRequest request;
   request.set_job_id(id);
   v1::RemoveProcessResponse response;
-  EXPECT_EQ(alice->RemoveProcess(Context().get(), request, &response)
-                .error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      alice->RemoveProcess(Context().get(), request, &response).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
   auto bob = Stub(fixture->bob);
-  EXPECT_EQ(bob->RemoveProcess(Context().get(), request, &response)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      bob->RemoveProcess(Context().get(), request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
   Stop(alice.get(), id);
 }
 
@@ -334,7 +334,8 @@ TEST_F(CmdctldRestartTest, EndedJobsHoldNoFdsInTheServer) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   const int after = CountFds(server_->pid());
-  EXPECT_LE(after, before + 4) << "fds before " << before << ", after " << after;
+  EXPECT_LE(after, before + 4)
+      << "fds before " << before << ", after " << after;
 }
 
 }  // namespace

@@ -33,7 +33,8 @@ class RecordingObserver : public ProcessObserver {
 absl::StatusOr<std::string> ReadText(FakeProcessHost& host,
                                      const std::string& id, OutputStream s,
                                      int64_t offset, size_t max) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(OutputSource{id, "", std::nullopt});
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
+      host.OpenOutput(OutputSource{id, "", std::nullopt});
   if (!reader.ok()) return reader.status();
   std::string data(max, '\0');
   absl::StatusOr<ReadResult> read =
@@ -45,7 +46,8 @@ absl::StatusOr<std::string> ReadText(FakeProcessHost& host,
 
 absl::StatusOr<int64_t> WindowEnd(FakeProcessHost& host, const std::string& id,
                                   OutputStream s) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(OutputSource{id, "", std::nullopt});
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
+      host.OpenOutput(OutputSource{id, "", std::nullopt});
   if (!reader.ok()) return reader.status();
   absl::StatusOr<StreamWindow> window = (*reader)->Window(s);
   if (!window.ok()) return window.status();
@@ -53,7 +55,8 @@ absl::StatusOr<int64_t> WindowEnd(FakeProcessHost& host, const std::string& id,
 }
 
 absl::Status Watch(FakeProcessHost& host, const std::string& id) {
-  absl::StatusOr<std::unique_ptr<OutputReader>> reader = host.OpenOutput(OutputSource{id, "", std::nullopt});
+  absl::StatusOr<std::unique_ptr<OutputReader>> reader =
+      host.OpenOutput(OutputSource{id, "", std::nullopt});
   if (!reader.ok()) return reader.status();
   return (*reader)->Watch();
 }

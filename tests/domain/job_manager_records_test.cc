@@ -219,8 +219,9 @@ TEST_F(RestartTest, JobStartedButNeverRecordedIsDiscarded) {
   spec.job_id = "f00dfeed-0000-4000-8000-000000000001";
   spec.program = "sleep";
   spec.run_as = "alice";
-  ASSERT_TRUE(host_.Start(spec, std::make_shared<Job>(
-                                     spec.job_id, "alice", spec, host_.Now()))
+  ASSERT_TRUE(host_
+                  .Start(spec, std::make_shared<Job>(spec.job_id, "alice", spec,
+                                                     host_.Now()))
                   .ok());
   Crash();
   const JobManager::Recovery r = Restart();
@@ -325,8 +326,9 @@ TEST_F(RestartTest, JobThatCannotBeTakenUpKeepsItsRecordForTheNextStart) {
 
 TEST_F(RestartTest, UnreadableRecordsFailTheStart) {
   Crash();
-  store_.set_load_running_error(absl::InternalError("database disk image is "
-                                                    "malformed"));
+  store_.set_load_running_error(
+      absl::InternalError("database disk image is "
+                          "malformed"));
   Start();
   EXPECT_EQ(manager_->Recover().status().code(), absl::StatusCode::kInternal);
 }

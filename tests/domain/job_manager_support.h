@@ -20,8 +20,7 @@ namespace cmdctl::test {
 inline const Caller kAlice{"alice", {"alice", "builder"}};
 inline const Caller kBob{"bob", {"bob"}};
 
-inline RunRequest Cmd(std::string command,
-                      std::vector<std::string> args = {}) {
+inline RunRequest Cmd(std::string command, std::vector<std::string> args = {}) {
   RunRequest req;
   req.command = std::move(command);
   req.args = std::move(args);

@@ -291,8 +291,9 @@ TEST_F(JobManagerTest, OtherOwnersJobIsNotFoundLikeAnUnknownIdEverywhere) {
 TEST_F(JobManagerTest, UnknownIdIsNotFound) {
   EXPECT_EQ(manager_.GetStatus("alice", "no-such-job").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(manager_.OpenOutput("alice", "no-such-job", Follow()).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      manager_.OpenOutput("alice", "no-such-job", Follow()).status().code(),
+      absl::StatusCode::kNotFound);
   StopResult stop;
   manager_.Stop("alice", "no-such-job", std::nullopt, stop.Callback());
   EXPECT_EQ(stop.calls, 1);

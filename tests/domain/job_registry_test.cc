@@ -50,7 +50,8 @@ TEST(JobRegistryTest, ReservedIdIsInvisibleUntilAdded) {
 TEST(JobRegistryTest, ReservingATakenOrClaimedIdFails) {
   JobRegistry registry;
   ASSERT_TRUE(registry.Add(MakeJob("taken", "alice")).ok());
-  EXPECT_EQ(registry.Reserve("taken", "alice", 0).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry.Reserve("taken", "alice", 0).code(),
+            absl::StatusCode::kAlreadyExists);
   ASSERT_TRUE(registry.Reserve("claimed", "alice", 0).ok());
   EXPECT_EQ(registry.Reserve("claimed", "alice", 0).code(),
             absl::StatusCode::kAlreadyExists);

@@ -34,8 +34,8 @@
 #ifndef CMDCTL_TESTS_FAKES_FAKE_PROCESS_HOST_H_
 #define CMDCTL_TESTS_FAKES_FAKE_PROCESS_HOST_H_
 
-#include <cstddef>
 #include <array>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>

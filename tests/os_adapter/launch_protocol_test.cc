@@ -55,7 +55,8 @@ TEST(LaunchProtocolTest, UnknownModeAndNegativeCapAreRejected) {
   r = Sample();
   r.max_output_bytes = -1;
   EXPECT_FALSE(DecodeLaunchRequest(EncodeLaunchRequest(r)).has_value());
-  for (uint32_t mode : {LaunchRequest::kOpenOutput, LaunchRequest::kRemoveOutput}) {
+  for (uint32_t mode :
+       {LaunchRequest::kOpenOutput, LaunchRequest::kRemoveOutput}) {
     r = Sample();
     r.mode = mode;
     std::optional<LaunchRequest> out =
