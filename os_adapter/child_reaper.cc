@@ -10,10 +10,8 @@
 
 #include <atomic>
 #include <utility>
-#include <vector>
 
 #include "common/errno_status.h"
-#include "os_adapter/os_util.h"
 
 namespace cmdctl {
 namespace {
@@ -74,35 +72,6 @@ ChildReaper::~ChildReaper() {
   g_reaper_taken.store(false);
 }
 
-void ChildReaper::Expect(pid_t pid) {
-  absl::MutexLock l(&mu_);
-  expected_[pid] = std::nullopt;
-}
-
-void ChildReaper::Claim(pid_t pid, OnExit on_exit) {
-  std::optional<ExitInfo> parked;
-  {
-    absl::MutexLock l(&mu_);
-    auto it = expected_.find(pid);
-    if (it != expected_.end()) {
-      parked = it->second;
-      expected_.erase(it);
-    }
-    if (!parked) {
-      claimed_[pid] = std::move(on_exit);
-      return;
-    }
-  }
-  loop_->Post(
-      [on_exit = std::move(on_exit), exit = *parked] { on_exit(exit); });
-}
-
-void ChildReaper::Forget(pid_t pid) {
-  absl::MutexLock l(&mu_);
-  expected_.erase(pid);
-  claimed_.erase(pid);
-}
-
 void ChildReaper::ReapSoon() {
   const uint64_t one = 1;
   (void)!write(sigchld_.get(), &one, sizeof(one));
@@ -111,30 +80,18 @@ void ChildReaper::ReapSoon() {
 void ChildReaper::Reap() {
   uint64_t count;
   (void)!read(sigchld_.get(), &count, sizeof(count));  // nonblocking
-  std::vector<std::pair<OnExit, ExitInfo>> exits;
-  {
-    absl::WriterMutexLock spawn_lock(&spawn_mu_);
-    for (;;) {
-      siginfo_t si = {};
-      if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) != 0) {
-        if (errno == EINTR) continue;
-        break;  // ECHILD: no children left
-      }
-      if (si.si_pid == 0) break;
-      const std::optional<ExitInfo> exit =
-          DecodeChildStatus(si.si_code, si.si_status);
-      if (!exit) continue;
-      absl::MutexLock l(&mu_);
-      if (auto it = claimed_.find(si.si_pid); it != claimed_.end()) {
-        exits.emplace_back(std::move(it->second), *exit);
-        claimed_.erase(it);
-      } else if (auto e = expected_.find(si.si_pid); e != expected_.end()) {
-        e->second = *exit;
-      }
-      // Anything else: a reparented orphan, now reaped.
+  // Not while a spawn holds the guard: its child is pinned by a pidfd first.
+  absl::WriterMutexLock spawn_lock(&spawn_mu_);
+  for (;;) {
+    siginfo_t si = {};
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) != 0) {
+      if (errno == EINTR) continue;
+      return;  // ECHILD: no children left
     }
+    if (si.si_pid == 0) return;
+    // A monitor whose end the host learnt from its pidfd, a helper, or a
+    // reparented orphan: reaped, nothing more.
   }
-  for (auto& [on_exit, exit] : exits) on_exit(exit);
 }
 
 }  // namespace cmdctl

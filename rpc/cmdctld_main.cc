@@ -83,7 +83,10 @@ DEFINE_bool(stop_jobs_on_exit, false,
 DEFINE_string(port_file, "",
               "once listening, write the bound port (a decimal number and a "
               "newline) to this file (for tests with --listen=...:0)");
-DEFINE_string(stop_grace, "5s",
+// The one place the default grace is written: the domain's StopPolicy.
+static const std::string kDefaultStopGrace =
+    absl::FormatDuration(cmdctl::StopPolicy::kDefaultGrace);
+DEFINE_string(stop_grace, kDefaultStopGrace.c_str(),
               "grace period of StopProcess when the request sets none, of "
               "timeouts and of --stop_jobs_on_exit (e.g. 500ms, 5s, 1m)");
 // 32 KiB, chosen by measurement (docs/RPC.md): 16 KiB to 256 KiB cost about

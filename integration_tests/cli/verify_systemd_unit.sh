@@ -5,7 +5,7 @@ set -euo pipefail
 unit=$1
 cmdctld=$2
 command -v systemd-analyze >/dev/null || { echo "no systemd-analyze: skipped"; exit 77; }
-grep -qx 'KillMode=mixed' "$unit"
+grep -qx 'KillMode=process' "$unit"
 grep -qx 'Delegate=yes' "$unit"
 grep -q '^ExecStart=/usr/local/bin/cmdctld' "$unit"
 if grep -Eq '^(ProtectSystem|ProtectHome|PrivateTmp|NoNewPrivileges|UMask)=' "$unit"; then
