@@ -152,8 +152,8 @@ class TestCgroups {
     if (!controllers.empty()) {
       std::vector<std::string> plus;
       for (const std::string& c : controllers) plus.push_back("+" + c);
-      absl::Status enabled = WriteTo(outer + "/cgroup.subtree_control",
-                                     absl::StrJoin(plus, " "));
+      absl::Status enabled =
+          WriteTo(outer + "/cgroup.subtree_control", absl::StrJoin(plus, " "));
       if (!enabled.ok()) {
         rmdir(outer.c_str());
         return enabled;

@@ -78,26 +78,26 @@ TEST_F(EnforcedLimitsTest, LimitsBecomeTheJobsCgroupFiles) {
 
 TEST_F(EnforcedLimitsTest, OutOfMemoryKillsTheJobAndSaysSo) {
   // dd's 300 MiB buffer, filled from /dev/zero, in a 64 MiB cgroup.
-  Ended r = RunToEnd(Spec("dd", {"if=/dev/zero", "of=/dev/null", "bs=300M",
-                                 "count=1"},
-                          Memory(64 * kMiB)));
+  Ended r = RunToEnd(
+      Spec("dd", {"if=/dev/zero", "of=/dev/null", "bs=300M", "count=1"},
+           Memory(64 * kMiB)));
   ASSERT_TRUE(r.end);
   EXPECT_TRUE(r.end->exit.signaled && r.end->exit.signal == SIGKILL)
-      << Describe(r.end->exit) << "\n" << r.err;
+      << Describe(r.end->exit) << "\n"
+      << r.err;
   EXPECT_TRUE(r.end->oom_killed);
   EXPECT_GE(r.end->usage.memory_peak_bytes, 48 * kMiB);
   EXPECT_LE(r.end->usage.memory_peak_bytes, 64 * kMiB);
-  Observed("memory_peak_bytes",
-                 absl::StrCat(r.end->usage.memory_peak_bytes));
+  Observed("memory_peak_bytes", absl::StrCat(r.end->usage.memory_peak_bytes));
 }
 
 TEST_F(EnforcedLimitsTest, OomKillEndsTheWholeTree) {
   // memory.oom.group: the shell that started the allocator goes too, so
   // "survived" is never printed.
-  Ended r = RunToEnd(
-      Spec("sh",
-           {"-c", "dd if=/dev/zero of=/dev/null bs=300M count=1; echo survived"},
-           Memory(64 * kMiB)));
+  Ended r = RunToEnd(Spec(
+      "sh",
+      {"-c", "dd if=/dev/zero of=/dev/null bs=300M count=1; echo survived"},
+      Memory(64 * kMiB)));
   ASSERT_TRUE(r.end);
   EXPECT_TRUE(r.end->exit.signaled && r.end->exit.signal == SIGKILL)
       << Describe(r.end->exit);
@@ -144,21 +144,31 @@ TEST_F(EnforcedLimitsTest, PidsLimitRefusesForks) {
 TEST_F(EnforcedLimitsTest, CpuLimitThrottlesABusyLoopToItsShare) {
   ResourceLimits limits;
   limits.cpu_millicores = 500;
-  // Busy all along for 2 s of wall time (plus its start, slow under
-  // emulation): half a CPU of the time it lived, ~1 s. Unthrottled it
-  // would be all of it.
-  Ended r = RunToEnd(
-      Spec("timeout", {"2", "sh", "-c", "while :; do :; done"}, limits));
+  // Busy for 3 s by its own clock, then prints the CPU its start took
+  // (perl's, slow under emulation) and how long it was busy: the cgroup
+  // must have given it half a CPU of that time (unthrottled: all of it).
+  Ended r =
+      RunToEnd(Spec("perl",
+                    {"-MTime::HiRes=time", "-e",
+                     "my @c = times; my $t = time; 1 while time - $t < 3; "
+                     "printf qq(%.3f %.3f\\n), $c[0] + $c[1], time - $t"},
+                    limits));
   ASSERT_TRUE(r.end);
-  EXPECT_FALSE(r.end->exit.signaled) << Describe(r.end->exit);
-  EXPECT_EQ(r.end->exit.exit_code, 124);  // timeout's: it ran out
+  ASSERT_FALSE(r.end->exit.signaled) << Describe(r.end->exit);
+  ASSERT_EQ(r.end->exit.exit_code, 0) << r.err;
+  std::vector<std::string> figures =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(r.out), ' ');
+  double start_s = 0, busy_s = 0;
+  ASSERT_EQ(figures.size(), 2u) << r.out << r.err;
+  ASSERT_TRUE(absl::SimpleAtod(figures[0], &start_s)) << r.out;
+  ASSERT_TRUE(absl::SimpleAtod(figures[1], &busy_s)) << r.out;
   const absl::Duration cpu = r.end->usage.cpu_user + r.end->usage.cpu_system;
-  ASSERT_GE(r.wall, absl::Seconds(2));
-  const absl::Duration share = r.wall / 2;
-  EXPECT_GE(cpu, share * 0.7) << "lived " << r.wall;
-  EXPECT_LE(cpu, share * 1.3) << "lived " << r.wall;
-  Observed("cpu/wall ms", absl::StrCat(absl::ToInt64Milliseconds(cpu), "/",
-                                       absl::ToInt64Milliseconds(r.wall)));
+  const absl::Duration share =
+      absl::Seconds(start_s) + absl::Seconds(busy_s) * 0.5;
+  EXPECT_GE(cpu, share * 0.7) << "busy " << busy_s << " s";
+  EXPECT_LE(cpu, share * 1.3) << "busy " << busy_s << " s";
+  Observed("cpu/share ms", absl::StrCat(absl::ToInt64Milliseconds(cpu), "/",
+                                        absl::ToInt64Milliseconds(share)));
 }
 
 // dd's own "copied, N s" of each run, in its order.
@@ -195,9 +205,10 @@ TEST_F(EnforcedLimitsTest, IoLimitsThrottleDirectWritesAndReadsOfTheDisk) {
   limits.io_read_bytes_per_second = kMiB;
   limits.io_write_bytes_per_second = kMiB;
   // 4 MiB written, then read, past the page cache, at 1 MiB/s each.
-  const std::string script = absl::StrCat(
-      "dd if=/dev/zero of=", disk, " bs=1M count=4 oflag=direct && dd if=",
-      disk, " of=/dev/null bs=1M count=4 iflag=direct");
+  const std::string script =
+      absl::StrCat("dd if=/dev/zero of=", disk,
+                   " bs=1M count=4 oflag=direct && dd if=", disk,
+                   " of=/dev/null bs=1M count=4 iflag=direct");
   Ended r = RunToEnd(Spec("sh", {"-c", script}, limits, "root"));
   ASSERT_TRUE(r.end);
   EXPECT_FALSE(r.end->exit.signaled) << Describe(r.end->exit);
@@ -212,8 +223,8 @@ TEST_F(EnforcedLimitsTest, IoLimitsThrottleDirectWritesAndReadsOfTheDisk) {
   EXPECT_GE(r.end->usage.io_read_bytes, 4 * kMiB);
   EXPECT_LE(r.end->usage.io_read_bytes, 4 * kMiB + 512 * 1024);
   Observed("dd write/read s", absl::StrCat(seconds[0], "/", seconds[1]));
-  Observed("io write/read bytes", absl::StrCat(r.end->usage.io_write_bytes,
-                                               "/", r.end->usage.io_read_bytes));
+  Observed("io write/read bytes", absl::StrCat(r.end->usage.io_write_bytes, "/",
+                                               r.end->usage.io_read_bytes));
 }
 
 // A cgroup with the memory controller only: memory limits work, the others
@@ -230,8 +241,9 @@ TEST_F(MemoryOnlyTest, AMissingControllerIsNamedWhileThePresentOneWorks) {
   cpu.cpu_millicores = 500;
   pids.pids = 8;
   io.io_write_bytes_per_second = kMiB;
-  for (auto [limits, name] : {std::pair{cpu, " cpu "}, std::pair{pids, " pids "},
-                              std::pair{io, " io "}}) {
+  for (auto [limits, name] :
+       {std::pair{cpu, " cpu "}, std::pair{pids, " pids "},
+        std::pair{io, " io "}}) {
     ProcessSpec spec = Spec("true", {}, limits);
     absl::StatusOr<StartedProcess> started =
         host_->Start(spec, std::make_shared<EndObserver>());

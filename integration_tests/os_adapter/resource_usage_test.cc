@@ -25,8 +25,9 @@ using ::testing::HasSubstr;
 // the load of the machine, then says so and sleeps (perl is Essential in
 // Debian).
 std::vector<std::string> BusyFor(double seconds, int then_sleep) {
-  return {"-e", absl::StrCat("1 while (times)[0] < ", seconds,
-                             "; $| = 1; print qq(busy\\n); sleep ", then_sleep)};
+  return {"-e",
+          absl::StrCat("1 while (times)[0] < ", seconds,
+                       "; $| = 1; print qq(busy\\n); sleep ", then_sleep)};
 }
 
 class NoControllersTest : public LimitsTest {
@@ -40,7 +41,8 @@ struct Refused {
   const char* controller;
 };
 
-TEST_F(NoControllersTest, LimitIsFailedPreconditionNamingTheControllerAndLeavesNothing) {
+TEST_F(NoControllersTest,
+       LimitIsFailedPreconditionNamingTheControllerAndLeavesNothing) {
   const Refused cases[] = {
       {"memory", {64 * kMiB, 0, 0, 0, 0}, "memory"},
       {"cpus", {0, 500, 0, 0, 0}, "cpu"},
@@ -114,7 +116,7 @@ TEST_F(NoControllersTest, CpuUsageComesFromTheCgroupsCpuStat) {
   EXPECT_EQ(end->usage.io_read_bytes, 0);  // no io controller: 0
   EXPECT_EQ(end->usage.io_write_bytes, 0);
   Observed("cpu_user_ms",
-                 absl::StrCat(absl::ToInt64Milliseconds(end->usage.cpu_user)));
+           absl::StrCat(absl::ToInt64Milliseconds(end->usage.cpu_user)));
 }
 
 TEST_F(NoControllersTest, MemoryPeakFallsBackToTheLargestResidentSet) {
@@ -123,9 +125,10 @@ TEST_F(NoControllersTest, MemoryPeakFallsBackToTheLargestResidentSet) {
         << "a memory controller: not the fallback";
   }
   // 50 MiB, touched (a string of 50 Mi "x").
-  Ended big = RunToEnd(Spec(
-      "perl", {"-e", "my $b = q(x) x (50 << 20); select(undef, undef, undef, "
-                     "0.2); print length($b), qq(\\n)"}));
+  Ended big = RunToEnd(
+      Spec("perl", {"-e",
+                    "my $b = q(x) x (50 << 20); select(undef, undef, undef, "
+                    "0.2); print length($b), qq(\\n)"}));
   ASSERT_TRUE(big.end);
   EXPECT_EQ(big.out, absl::StrCat(50 * kMiB, "\n"));
   EXPECT_GE(big.end->usage.memory_peak_bytes, 40 * kMiB);
@@ -136,14 +139,14 @@ TEST_F(NoControllersTest, MemoryPeakFallsBackToTheLargestResidentSet) {
   EXPECT_GT(small.end->usage.memory_peak_bytes, 0);
   EXPECT_LT(small.end->usage.memory_peak_bytes, 20 * kMiB);
   Observed("memory_peak_mib",
-                 absl::StrCat(big.end->usage.memory_peak_bytes / kMiB));
+           absl::StrCat(big.end->usage.memory_peak_bytes / kMiB));
 }
 
 // The largest resident set of any process of the tree, not only of the
 // main one: a child that allocates counts.
 TEST_F(NoControllersTest, MemoryPeakFallbackCountsTheWholeTree) {
-  Ended r = RunToEnd(Spec(
-      "sh", {"-c", "perl -e 'my $b = q(x) x (50 << 20)'; echo done"}));
+  Ended r = RunToEnd(
+      Spec("sh", {"-c", "perl -e 'my $b = q(x) x (50 << 20)'; echo done"}));
   ASSERT_TRUE(r.end);
   EXPECT_EQ(r.out, "done\n");
   EXPECT_GE(r.end->usage.memory_peak_bytes, 40 * kMiB);

@@ -99,12 +99,14 @@ class CmdctldLimitsTest : public CmdctldTest {
                           const v1::RunProcessRequest& request,
                           v1::RunProcessResponse* response) {
     grpc::Status status = stub->RunProcess(Context().get(), request, response);
-    if (response->status().pid() > 0) orphans_.push_back(response->status().pid());
+    if (response->status().pid() > 0)
+      orphans_.push_back(response->status().pid());
     return status;
   }
 };
 
-TEST_F(CmdctldLimitsTest, UnenforceableLimitIsFailedPreconditionAndStartsNothing) {
+TEST_F(CmdctldLimitsTest,
+       UnenforceableLimitIsFailedPreconditionAndStartsNothing) {
   UseCgroup({});
   StartServer();
   auto alice = Stub(fixture->alice);
@@ -117,7 +119,8 @@ TEST_F(CmdctldLimitsTest, UnenforceableLimitIsFailedPreconditionAndStartsNothing
       {"memory", [](auto* l) { l->set_memory_bytes(64 * kMiB); }, " memory "},
       {"cpus", [](auto* l) { l->set_cpu_millicores(500); }, " cpu "},
       {"pids", [](auto* l) { l->set_pids(8); }, " pids "},
-      {"io read", [](auto* l) { l->set_io_read_bytes_per_second(kMiB); }, " io "},
+      {"io read", [](auto* l) { l->set_io_read_bytes_per_second(kMiB); },
+       " io "},
       {"io write", [](auto* l) { l->set_io_write_bytes_per_second(kMiB); },
        " io "},
   };
@@ -209,8 +212,14 @@ TEST_F(CmdctldLimitsTest, QuotaRefusesOneJobTooManyButServesOtherIdentities) {
   auto alice = Stub(fixture->alice);
   auto bob = Stub(fixture->bob);
   const std::string first = Run(alice.get(), "sleep", {"1000"});
-  Run(alice.get(), "sleep", {"1000"});
+  // A start that fails takes no slot: the second one is still free.
   v1::RunProcessResponse response;
+  grpc::Status failed =
+      RunRequest(alice.get(),
+                 Request("/nonexistent/cmdctl-no-such-program", {}), &response);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::NOT_FOUND)
+      << failed.error_message();
+  Run(alice.get(), "sleep", {"1000"});
   grpc::Status refused =
       RunRequest(alice.get(), Request("sleep", {"1000"}), &response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -280,8 +289,8 @@ TEST_F(CmdctldLimitsTest, ServerDefaultsAreAppliedAndEnforcedAsCeilings) {
 
   // Enforced: a job asking nothing is OOM-killed at the default.
   const std::string hog =
-      Run(alice.get(), "dd", {"if=/dev/zero", "of=/dev/null", "bs=300M",
-                              "count=1"});
+      Run(alice.get(), "dd",
+          {"if=/dev/zero", "of=/dev/null", "bs=300M", "count=1"});
   status = WaitForEnd(alice.get(), hog);
   EXPECT_EQ(status.state(), v1::JOB_STATE_SIGNALED);
   EXPECT_EQ(status.signal(), SIGKILL);
