@@ -5,7 +5,13 @@
 // ci/vm-tests.sh), its defaults applied and enforced as ceilings. Each
 // server runs in a fresh cgroup of the test's own (test_cgroups.h).
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -70,7 +76,7 @@ class CmdctldLimitsTest : public CmdctldTest {
   void TearDown() override {
     CmdctldTest::TearDown();
     server_.reset();  // kills the server and its jobs
-    test::RemoveTestCgroup(server_cgroup_);
+    test::RemoveTestCgroup(cgroup_);
   }
 
   // Servers start in a fresh cgroup offering `controllers` from now on.
@@ -92,8 +98,10 @@ class CmdctldLimitsTest : public CmdctldTest {
     if (!controllers.empty()) {
       ASSERT_TRUE(cgroup.ok()) << cgroup.status();
     }
-    if (cgroup.ok()) server_cgroup_ = *cgroup;
+    if (cgroup.ok()) server_cgroup_ = cgroup_ = *cgroup;
   }
+
+  std::string cgroup_;  // the one UseCgroup made (server_cgroup_ may differ)
 
   grpc::Status RunRequest(v1::ProcessService::Stub* stub,
                           const v1::RunProcessRequest& request,
@@ -299,6 +307,64 @@ TEST_F(CmdctldLimitsTest, ServerDefaultsAreAppliedAndEnforcedAsCeilings) {
   EXPECT_LE(status.usage().memory_peak_bytes(), 64 * kMiB);
   std::cout << "[ OBSERVED ] the hog's memory peak: "
             << status.usage().memory_peak_bytes() << " bytes" << std::endl;
+}
+
+// cmdctld started in the leaf R/cmdctld of its subtree R, as systemd 254+
+// starts it with DelegateSubgroup=cmdctld (deploy/cmdctld.service): it
+// enables the controllers in R, is killed while a limited job runs, and the
+// next one, started in the same leaf, takes the job up and enforces limits
+// on new ones. Started in R itself instead (what systemd before 254 does
+// with the main process of a restarted unit) it cannot even start: R gives
+// controllers to its children, so no process may join it.
+TEST_F(CmdctldLimitsTest, RestartIntoTheDelegatedLeafKeepsJobsAndLimits) {
+  UseCgroup(test::AllTestControllers());
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string root = server_cgroup_;
+  server_cgroup_ = root + "/cmdctld";
+  ASSERT_EQ(mkdir(server_cgroup_.c_str(), 0755), 0) << server_cgroup_;
+  StartServer();
+  auto alice = Stub(fixture->alice);
+  v1::RunProcessRequest request = Request("sleep", {"1000"});
+  request.mutable_limits()->set_memory_bytes(64 * kMiB);
+  v1::RunProcessResponse response;
+  ASSERT_TRUE(RunRequest(alice.get(), request, &response).ok());
+  const std::string id = response.job_id();
+  EXPECT_EQ(ReadFile(absl::StrCat(root, "/jobs/", id, "/memory.max")),
+            "67108864");
+
+  // No process may join R now (the kernel's no-internal-process rule).
+  const pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  const int procs = open((root + "/cgroup.procs").c_str(), O_WRONLY);
+  const std::string pid = absl::StrCat(child);
+  const bool joined = write(procs, pid.data(), pid.size()) > 0;
+  const int error = errno;
+  close(procs);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_FALSE(joined) << "a process joined " << root;
+  EXPECT_EQ(error, EBUSY) << strerror(error);
+
+  KillAndRestart();
+  alice = Stub(fixture->alice);
+  v1::ProcessStatus status;
+  ASSERT_TRUE(GetStatus(alice.get(), id, &status).ok());
+  EXPECT_EQ(status.state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(status.limits().memory_bytes(), 64 * kMiB);
+  request = Request("sleep", {"1000"});
+  request.mutable_limits()->set_pids(8);
+  ASSERT_TRUE(RunRequest(alice.get(), request, &response).ok())
+      << "the restarted server enforces limits";
+  EXPECT_EQ(
+      ReadFile(absl::StrCat(root, "/jobs/", response.job_id(), "/pids.max")),
+      "8");
+  ASSERT_TRUE(Stop(alice.get(), id, absl::ZeroDuration(), &status).ok());
+  EXPECT_EQ(status.state(), v1::JOB_STATE_STOPPED);
+  ASSERT_TRUE(Stop(alice.get(), response.job_id()).ok());
 }
 
 }  // namespace
