@@ -6,7 +6,7 @@ pkgs=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgflags-dev libgoogle-glog-dev libssl-dev openssl
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  clang clang-format passwd procps python3 sqlite3 libsqlite3-dev
+  clang clang-format passwd procps perl python3 sqlite3 libsqlite3-dev
   zsh help2man dpkg-dev
 )
 missing=()

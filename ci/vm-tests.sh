@@ -12,8 +12,17 @@ Usage: ci/vm-tests.sh [--build-dir DIR] [TEST_BINARY...]
 Runs each TEST_BINARY (a gtest binary of an already built tree) inside one
 VM boot, in its own directory as ctest would, and exits 0 only if the VM's
 cgroup has the cpu io memory pids controllers and every binary exits 0.
-Default: the cgroup-dependent integration tests of DIR (default: build):
+Each binary runs alone in a fresh cgroup /sys/fs/cgroup/vmtest-N (so that it
+can move itself into a leaf and give the controllers to the cgroups of the
+hosts and servers it tests: integration_tests/common/test_cgroups.h), with
+  CMDCTL_REQUIRE_CGROUP_CONTROLLERS=1  tests that need the controllers fail
+                                       instead of skipping without them
+  CMDCTL_TEST_SCRATCH_DISK=/dev/vda    the VM's throw-away disk (io.max)
+Default: the resource-control and cgroup-dependent integration tests of DIR
+(default: build):
   integration_tests/os_adapter/os_adapter_integration_test
+  integration_tests/os_adapter/resource_limits_integration_test
+  integration_tests/rpc/limits_integration_test
 GTEST_FILTER and the other GTEST_* variables set here are passed in, as are
 the VM_* settings of ci/vm-run.sh; VM_TIMEOUT defaults to 1800 s here.
 EOF
@@ -46,7 +55,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ $# -eq 0 ]]; then
-  set -- "$build/integration_tests/os_adapter/os_adapter_integration_test"
+  set -- "$build/integration_tests/os_adapter/os_adapter_integration_test" \
+    "$build/integration_tests/os_adapter/resource_limits_integration_test" \
+    "$build/integration_tests/rpc/limits_integration_test"
 fi
 tests=()
 for t in "$@"; do
@@ -66,11 +77,18 @@ for c in cpu io memory pids; do
     *) echo "vm-tests: the VM's cgroup lacks $c (has: $have)" >&2; exit 125 ;;
   esac
 done
+[ -b /dev/vda ] || { echo "vm-tests: the VM has no /dev/vda" >&2; exit 125; }
+export CMDCTL_REQUIRE_CGROUP_CONTROLLERS=1 CMDCTL_TEST_SCRATCH_DISK=/dev/vda
 failed=
+n=0
 for t in "$@"; do
-  echo "=== vm-tests: $t"
+  n=$((n + 1))
+  cg=/sys/fs/cgroup/vmtest-$n
+  mkdir "$cg" || exit 125
+  echo "=== vm-tests: $t (in $cg)"
   start=$(date +%s)
-  (cd "$(dirname "$t")" && exec "$t")
+  # Alone in its cgroup: the subshell moves itself there, then becomes it.
+  (echo 0 >"$cg/cgroup.procs" && cd "$(dirname "$t")" && exec "$t")
   rc=$?
   echo "=== vm-tests: $t: exit $rc after $(($(date +%s) - start)) s"
   [ $rc -eq 0 ] || failed="$failed $t"

@@ -233,7 +233,9 @@ std::unique_ptr<CgroupTree> CgroupTree::Open(const std::string& jobs_parent) {
       controllers, std::move(missing_why)));
 }
 
-absl::Status CgroupTree::CheckLimits(const ResourceLimits& l) const {
+absl::Status CheckLimitsAgainst(const ResourceLimits& l,
+                                const CgroupControllers& have,
+                                const std::string& where) {
   struct Need {
     bool wanted;
     bool have;
@@ -241,22 +243,28 @@ absl::Status CgroupTree::CheckLimits(const ResourceLimits& l) const {
     const char* field;
   };
   const Need needs[] = {
-      {l.memory_bytes > 0, controllers_.memory, "memory", "memory_bytes"},
-      {l.cpu_millicores > 0, controllers_.cpu, "cpu", "cpu_millicores"},
-      {l.pids > 0, controllers_.pids, "pids", "pids"},
+      {l.memory_bytes > 0, have.memory, "memory", "memory_bytes"},
+      {l.cpu_millicores > 0, have.cpu, "cpu", "cpu_millicores"},
+      {l.pids > 0, have.pids, "pids", "pids"},
       {l.io_read_bytes_per_second > 0 || l.io_write_bytes_per_second > 0,
-       controllers_.io, "io", "io_*_bytes_per_second"},
+       have.io, "io", "io_*_bytes_per_second"},
   };
   for (const Need& n : needs) {
     if (n.wanted && !n.have) {
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot enforce ", n.field, ": the ", n.controller,
-          " controller is not available to cmdctld's cgroup ", path_,
-          missing_why_.empty() ? "" : absl::StrCat(" (", missing_why_, ")"),
-          "; see docs/DEPLOYMENT.md"));
+          " controller is not available ", where, "; see docs/DEPLOYMENT.md"));
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status CgroupTree::CheckLimits(const ResourceLimits& l) const {
+  return CheckLimitsAgainst(
+      l, controllers_,
+      absl::StrCat("to the job cgroups under ", path_,
+                   missing_why_.empty() ? ""
+                                        : absl::StrCat(" (", missing_why_, ")")));
 }
 
 absl::Status CgroupTree::ApplyLimits(int dir, const ResourceLimits& l) {

@@ -34,6 +34,13 @@ struct CgroupControllers {
   bool io = false;
 };
 
+// OK when every non-zero limit of `limits` has its controller in `have`;
+// otherwise FAILED_PRECONDITION naming the first missing controller and,
+// after "is not available ", `where` (e.g. "to the job cgroups under X").
+absl::Status CheckLimitsAgainst(const ResourceLimits& limits,
+                                const CgroupControllers& have,
+                                const std::string& where);
+
 // The directory holding one child cgroup per job.
 class CgroupTree {
  public:

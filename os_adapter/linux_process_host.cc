@@ -611,9 +611,10 @@ absl::StatusOr<LiveStats> LinuxProcessHost::Stats(const std::string& job_id) {
 absl::Status LinuxProcessHost::CheckLimits(const ResourceLimits& limits) {
   if (!AnyLimit(limits)) return absl::OkStatus();
   if (cgroups_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "cannot enforce limits: no usable cgroup v2 here (jobs are tracked "
-        "by process group); see docs/DEPLOYMENT.md");
+    return CheckLimitsAgainst(
+        limits, CgroupControllers{},
+        "here: cmdctld has no usable cgroup v2 (its jobs are tracked by "
+        "process group)");
   }
   return cgroups_->CheckLimits(limits);
 }

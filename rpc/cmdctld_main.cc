@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -288,12 +289,21 @@ int Main() {
   if (!host.ok()) {
     return Fail(absl::StrCat("refusing to start: ", host.status().message()));
   }
-  // Defaults the host cannot enforce would make every job fail: refuse now.
-  if (absl::Status enforceable =
-          (*host)->CheckLimits(settings->limit_defaults);
-      !enforceable.ok()) {
-    return Fail(absl::StrCat("refusing to start: --default_* limits: ",
-                             enforceable.message()));
+  // Defaults the host cannot enforce would make every job fail: refuse now,
+  // naming the flag.
+  for (const auto& [flag, value, member] :
+       {std::tuple{"default_memory", FLAGS_default_memory,
+                   &ResourceLimits::memory_bytes},
+        std::tuple{"default_cpus", FLAGS_default_cpus,
+                   &ResourceLimits::cpu_millicores},
+        std::tuple{"default_pids", FLAGS_default_pids, &ResourceLimits::pids}}) {
+    ResourceLimits one;
+    one.*member = settings->limit_defaults.*member;
+    if (absl::Status enforceable = (*host)->CheckLimits(one);
+        !enforceable.ok()) {
+      return Fail(absl::StrCat("refusing to start: --", flag, "=", value, ": ",
+                               enforceable.message()));
+    }
   }
   if (geteuid() != 0) {
     LOG(WARNING) << "not running as root (uid " << geteuid()

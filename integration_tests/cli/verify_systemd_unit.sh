@@ -7,6 +7,7 @@ cmdctld=$2
 command -v systemd-analyze >/dev/null || { echo "no systemd-analyze: skipped"; exit 77; }
 grep -qx 'KillMode=process' "$unit"
 grep -qx 'Delegate=yes' "$unit"
+grep -qx 'DelegateSubgroup=cmdctld' "$unit"
 grep -q '^ExecStart=/usr/local/bin/cmdctld' "$unit"
 if grep -Eq '^(ProtectSystem|ProtectHome|PrivateTmp|NoNewPrivileges|UMask)=' "$unit"; then
   echo "sandboxing that jobs would inherit is set" >&2

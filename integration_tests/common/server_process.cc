@@ -161,6 +161,12 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   args.push_back("--state_dir=" + server->state_dir_);
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
+  if (!options.cgroup.empty()) {
+    // The shell moves itself (so the server it becomes) into the cgroup.
+    args.insert(args.begin(), {"/bin/sh", "-c",
+                               "echo $$ >\"$0/cgroup.procs\" && exec \"$@\"",
+                               options.cgroup});
+  }
 
   absl::StatusOr<pid_t> pid;
   if (options.run_as_uid >= 0) {

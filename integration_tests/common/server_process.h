@@ -27,6 +27,10 @@ struct ServerProcessOptions {
   // gid, no supplementary groups. -1: unchanged.
   int run_as_uid = -1;
   int run_as_gid = -1;
+  // Non-empty: the cgroup v2 directory the server starts in (instead of the
+  // test's own), e.g. one from test::NewTestCgroup: it is spawned as
+  // `sh -c 'echo $$ >DIR/cgroup.procs && exec cmdctld ...'`.
+  std::string cgroup;
 };
 
 class ServerProcess {

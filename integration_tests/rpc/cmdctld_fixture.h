@@ -80,7 +80,10 @@ class CmdctldTest : public ::testing::Test {
     for (int pid : orphans_) kill(pid, SIGKILL);
   }
 
-  void StartServer(const std::vector<std::string>& extra_flags = {}) {
+  // The options StartServer uses: work_'s out/ as --output_dir, a 2 s
+  // --stop_grace, then `extra_flags`; started in server_cgroup_ if set.
+  ServerProcessOptions ServerOptions(
+      const std::vector<std::string>& extra_flags = {}) {
     const std::string out = work_.path() + "/out";
     mkdir(out.c_str(), 0755);
     ServerProcessOptions options;
@@ -92,8 +95,13 @@ class CmdctldTest : public ::testing::Test {
     options.extra_flags = {"--output_dir=" + out, "--stop_grace=2s"};
     options.extra_flags.insert(options.extra_flags.end(), extra_flags.begin(),
                                extra_flags.end());
+    options.cgroup = server_cgroup_;
+    return options;
+  }
+
+  void StartServer(const std::vector<std::string>& extra_flags = {}) {
     absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start(options);
+        ServerProcess::Start(ServerOptions(extra_flags));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -229,6 +237,7 @@ class CmdctldTest : public ::testing::Test {
   }
 
   TempDir work_;
+  std::string server_cgroup_;  // where StartServer starts it (empty: here)
   std::unique_ptr<ServerProcess> server_;
   std::vector<int> orphans_;
 };
