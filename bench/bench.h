@@ -1,6 +1,8 @@
 // The figures of cmdctl_bench (docs/BENCHMARKS.md), one file per group:
 // bench_start.cc (start, stop), bench_stream.cc (stream, follow),
-// bench_scale.cc (scale), cmdctl_bench.cc has the flags and main.
+// bench_scale.cc (scale), bench_records.cc (records, restart),
+// bench_cap.cc (the output cap's cost). cmdctl_bench.cc has the flags and
+// main.
 #ifndef CMDCTL_BENCH_BENCH_H_
 #define CMDCTL_BENCH_BENCH_H_
 
@@ -41,6 +43,9 @@ DECLARE_string(ssh_key);
 DECLARE_string(ssh_user);
 DECLARE_string(work_dir);
 DECLARE_bool(quick);
+DECLARE_string(cmdctld);
+DECLARE_string(server_cert);
+DECLARE_string(server_key);
 
 namespace cmdctl::bench {
 
@@ -64,6 +69,14 @@ struct Sizes {
   uint64_t follower_bytes;
   int jobs;
   double idle_seconds;
+  int ended_jobs = 0;        // Records: jobs started and ended (100,000).
+  double ended_seconds = 0;  // ... at most this long.
+  int restart_records = 0;   // Records in the restarted server (10,000).
+  int restart_rounds = 0;    // Restarts per side.
+  int list_samples = 0;      // First `list` pages per side.
+  uint64_t cap_bytes = 0;    // Cap cost: what the job writes per run.
+  uint64_t cap = 0;          // ... with this --max_output_bytes.
+  int cap_rounds = 0;        // Runs per side.
 };
 
 Sizes ChooseSizes();
@@ -80,6 +93,8 @@ class Bench {
   void Follow();
   void Stop();
   void Scale();
+  void Records();  // Issue 10: start with records, ended jobs, list, restart.
+  void Cap();      // Issue 11: a job's write speed with the cap wrapping.
 
  private:
   void ScaleJobs();       // 1,000 running jobs.
@@ -87,6 +102,9 @@ class Bench {
   // RunProcess(true) against posix_spawn+waitpid(true), one of each in turn.
   absl::Status StartSamples(int n, std::vector<double>* rpc,
                             std::vector<double>* floor);
+  // Records' parts.
+  void EndedJobs();
+  void Restart();
 
   void Error(absl::string_view figure, const absl::Status& s) {
     std::string msg = absl::StrCat(figure, ": ", s.ToString());

@@ -36,7 +36,7 @@ DEFINE_string(ssh_key, "", "ssh client private key");
 DEFINE_string(ssh_user, "", "login on the loopback sshd (the job user)");
 DEFINE_string(work_dir, "/tmp", "private directory for sockets");
 DEFINE_bool(quick, false, "small sizes and counts: a smoke test (~1-2 min)");
-DEFINE_string(figures, "start,stream,follow,stop,scale",
+DEFINE_string(figures, "start,stream,follow,stop,scale,records,cap",
               "comma-separated figures to measure");
 DEFINE_string(json_out, "", "where to write the JSON results");
 DEFINE_string(info, "", "extra key=value;key=value for the JSON info block");
@@ -47,6 +47,20 @@ DEFINE_int32(follower_connections, 0,
              "connections the followers share (0: followers/10)");
 DEFINE_int32(jobs, 0, "concurrent running jobs (0: 1000, quick 100)");
 DEFINE_double(idle_seconds, 0, "idle-follower CPU window (0: 10, quick 3)");
+DEFINE_string(cmdctld, "",
+              "path to cmdctld, for the figures that start their own "
+              "(records' restart, cap); empty: skip those parts");
+DEFINE_string(server_cert, "", "server certificate for those (PEM)");
+DEFINE_string(server_key, "", "server key for those (PEM)");
+DEFINE_int32(ended_jobs, 0,
+             "records: jobs started and ended (0: 100,000, quick 1,000)");
+DEFINE_double(ended_seconds, 0,
+              "records: most seconds for starting them (0: 900, quick 20)");
+DEFINE_int32(restart_records, 0,
+             "records: records in the restarted server (0: 10,000, quick "
+             "200)");
+DEFINE_int64(cap_bytes, 0,
+             "cap: bytes the job writes (0: 1 GiB, quick 32 MiB)");
 
 namespace cmdctl::bench {
 
@@ -57,6 +71,19 @@ Sizes ChooseSizes() {
   } else {
     s = {10, 30, 20, 3, 1ull << 30, 3, 300, 30, 1000, 100, 1 << 20, 1000, 10};
   }
+  const bool q = FLAGS_quick;
+  s.ended_jobs = q ? 1000 : 100000;
+  s.ended_seconds = q ? 20 : 900;
+  s.restart_records = q ? 200 : 10000;
+  s.restart_rounds = q ? 2 : 3;
+  s.list_samples = q ? 20 : 100;
+  s.cap_bytes = q ? 32ull << 20 : 1ull << 30;
+  s.cap = q ? 4ull << 20 : 64ull << 20;
+  s.cap_rounds = q ? 1 : 3;
+  if (FLAGS_ended_jobs > 0) s.ended_jobs = FLAGS_ended_jobs;
+  if (FLAGS_ended_seconds > 0) s.ended_seconds = FLAGS_ended_seconds;
+  if (FLAGS_restart_records > 0) s.restart_records = FLAGS_restart_records;
+  if (FLAGS_cap_bytes > 0) s.cap_bytes = FLAGS_cap_bytes;
   if (FLAGS_stream_bytes > 0) s.stream_bytes = FLAGS_stream_bytes;
   if (FLAGS_followers > 0) s.followers = FLAGS_followers;
   s.follower_connections = FLAGS_follower_connections > 0
@@ -140,6 +167,10 @@ int Main() {
       bench.Stop();
     else if (f == "scale")
       bench.Scale();
+    else if (f == "records")
+      bench.Records();
+    else if (f == "cap")
+      bench.Cap();
     else {
       std::cerr << "cmdctl_bench: unknown figure " << f << std::endl;
       return 2;
