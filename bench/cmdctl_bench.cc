@@ -53,12 +53,12 @@ DEFINE_string(cmdctld, "",
 DEFINE_string(server_cert, "", "server certificate for those (PEM)");
 DEFINE_string(server_key, "", "server key for those (PEM)");
 DEFINE_int32(ended_jobs, 0,
-             "records: jobs started and ended (0: 100,000, quick 1,000)");
+             "records: jobs started and ended (0: 100,000, quick 300)");
 DEFINE_double(ended_seconds, 0,
-              "records: most seconds for starting them (0: 900, quick 20)");
+              "records: most seconds for starting them (0: 900, quick 10)");
 DEFINE_int32(restart_records, 0,
              "records: records in the restarted server (0: 10,000, quick "
-             "200)");
+             "100)");
 DEFINE_int64(cap_bytes, 0,
              "cap: bytes the job writes (0: 1 GiB, quick 32 MiB)");
 
@@ -72,9 +72,9 @@ Sizes ChooseSizes() {
     s = {10, 30, 20, 3, 1ull << 30, 3, 300, 30, 1000, 100, 1 << 20, 1000, 10};
   }
   const bool q = FLAGS_quick;
-  s.ended_jobs = q ? 1000 : 100000;
-  s.ended_seconds = q ? 20 : 900;
-  s.restart_records = q ? 200 : 10000;
+  s.ended_jobs = q ? 300 : 100000;
+  s.ended_seconds = q ? 10 : 900;
+  s.restart_records = q ? 100 : 10000;
   s.restart_rounds = q ? 2 : 3;
   s.list_samples = q ? 20 : 100;
   s.cap_bytes = q ? 32ull << 20 : 1ull << 30;
