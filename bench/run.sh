@@ -121,7 +121,11 @@ cleanup() {
       kill -KILL "$pid" 2>/dev/null || true
     done
     home=$(getent passwd "$bench_user" | cut -d: -f6)
-    rm -rf "$home/.local/state/cmdctl"
+    # A second bench/run.sh running at the same time shares this user and
+    # directory: its jobs may still be writing here. Never let that stop the
+    # rest of the cleanup (the temporary directory below).
+    rm -rf "$home/.local/state/cmdctl" ||
+      log "could not remove all of $home/.local/state/cmdctl"
   fi
   if [ $rc -ne 0 ]; then
     for f in "$tmp"/*.log; do
