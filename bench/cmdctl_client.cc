@@ -65,14 +65,43 @@ absl::StatusOr<std::string> CmdctlClient::Run(
   return response.job_id();
 }
 
-absl::StatusOr<v1::JobState> CmdctlClient::State(const std::string& job_id) {
+absl::StatusOr<v1::ProcessStatus> CmdctlClient::Status(
+    const std::string& job_id) {
   v1::ProcessStatusRequest request;
   request.set_job_id(job_id);
   v1::ProcessStatusResponse response;
   grpc::ClientContext context;
   grpc::Status s = stub_->GetProcessStatus(&context, request, &response);
   if (!s.ok()) return FromGrpc(s, "GetProcessStatus");
-  return response.status().state();
+  return std::move(*response.mutable_status());
+}
+
+absl::StatusOr<v1::JobState> CmdctlClient::State(const std::string& job_id) {
+  absl::StatusOr<v1::ProcessStatus> status = Status(job_id);
+  if (!status.ok()) return status.status();
+  return status->state();
+}
+
+absl::StatusOr<v1::ListProcessesResponse> CmdctlClient::List(
+    int page_size, v1::JobState state, const std::string& page_token) {
+  v1::ListProcessesRequest request;
+  request.set_page_size(page_size);
+  request.set_state(state);
+  request.set_page_token(page_token);
+  v1::ListProcessesResponse response;
+  grpc::ClientContext context;
+  grpc::Status s = stub_->ListProcesses(&context, request, &response);
+  if (!s.ok()) return FromGrpc(s, "ListProcesses");
+  return response;
+}
+
+absl::Status CmdctlClient::Remove(const std::string& job_id) {
+  v1::RemoveProcessRequest request;
+  request.set_job_id(job_id);
+  v1::RemoveProcessResponse response;
+  grpc::ClientContext context;
+  return FromGrpc(stub_->RemoveProcess(&context, request, &response),
+                  "RemoveProcess");
 }
 
 absl::StatusOr<v1::JobState> CmdctlClient::Stop(const std::string& job_id,

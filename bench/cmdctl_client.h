@@ -42,8 +42,15 @@ class CmdctlClient {
   // RunProcess; the job id.
   absl::StatusOr<std::string> Run(const std::string& command,
                                   const std::vector<std::string>& args);
-  // GetProcessStatus; the current state.
+  // GetProcessStatus; the whole status, or its current state.
+  absl::StatusOr<v1::ProcessStatus> Status(const std::string& job_id);
   absl::StatusOr<v1::JobState> State(const std::string& job_id);
+  // ListProcesses: one page (the first when page_token is empty).
+  absl::StatusOr<v1::ListProcessesResponse> List(
+      int page_size, v1::JobState state = v1::JOB_STATE_UNSPECIFIED,
+      const std::string& page_token = "");
+  // RemoveProcess of an ended job.
+  absl::Status Remove(const std::string& job_id);
   // StopProcess; the final state.
   absl::StatusOr<v1::JobState> Stop(const std::string& job_id,
                                     absl::Duration grace);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -69,6 +70,22 @@ absl::StatusOr<ProcSample> SampleProc(pid_t pid) {
     if (threads > 0) s.threads = static_cast<int>(threads);
   }
   return s;
+}
+
+absl::StatusOr<int> CountFds(pid_t pid) {
+  std::error_code ec;
+  int n = 0;
+  for (std::filesystem::directory_iterator
+           it(absl::StrCat("/proc/", pid, "/fd"), ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    ++n;
+  }
+  if (ec) {
+    return absl::NotFoundError(
+        absl::StrCat("/proc/", pid, "/fd: ", ec.message()));
+  }
+  return n;
 }
 
 std::vector<std::pair<std::string, std::string>> DescribeMachine() {

@@ -35,6 +35,9 @@ struct ProcSample {
 };
 absl::StatusOr<ProcSample> SampleProc(pid_t pid);
 
+// How many file descriptors the process has open (entries of /proc/pid/fd).
+absl::StatusOr<int> CountFds(pid_t pid);
+
 // CPU model, cores, kernel, memory, as "key" -> "value".
 std::vector<std::pair<std::string, std::string>> DescribeMachine();
 

@@ -12,7 +12,8 @@
 #   --build-dir  where to build (Release); default build-bench.
 #   --no-build   use the binaries already in the build dir; CI, after its
 #                own build: bench/run.sh --quick --no-build --build-dir build
-#   --figures    comma-separated subset of start,stream,follow,stop,scale.
+#   --figures    comma-separated subset of start,stream,follow,stop,scale,
+#                records,cap (default: all).
 #   --server-flags "FLAGS"  extra cmdctld flags (e.g. --output_chunk_bytes=N).
 #   --server-env "K=V..."   extra environment for cmdctld (e.g. GLIBC_TUNABLES).
 #   --perf FILE  record cmdctld with `perf record -g` while measuring
@@ -99,6 +100,15 @@ chmod 0755 "$tmp"  # The job user runs $tmp/bin/* and reads $tmp/gate.
 pids=()
 cleanup() {
   local rc=$?
+  # cmdctld servers the bench started itself (records, cap), if it died
+  # before stopping them.
+  for f in "$tmp"/side-*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -111,7 +121,11 @@ cleanup() {
       kill -KILL "$pid" 2>/dev/null || true
     done
     home=$(getent passwd "$bench_user" | cut -d: -f6)
-    rm -rf "$home/.local/state/cmdctl"
+    # A second bench/run.sh running at the same time shares this user and
+    # directory: its jobs may still be writing here. Never let that stop the
+    # rest of the cleanup (the temporary directory below).
+    rm -rf "$home/.local/state/cmdctl" ||
+      log "could not remove all of $home/.local/state/cmdctl"
   fi
   if [ $rc -ne 0 ]; then
     for f in "$tmp"/*.log; do
@@ -246,6 +260,7 @@ if [ $have_cmdctl = 1 ]; then
   env GLOG_logtostderr=1 $server_env "$bin/cmdctld" --listen=127.0.0.1:0 \
     --port_file="$tmp/cmdctld.port" \
     --cert="$pki/server.pem" --key="$pki/server.key" --ca="$pki/ca.pem" \
+    --state_dir="$tmp/state" --retention=0 \
     $server_flags 2>"$tmp/cmdctld.log" &
   server_pid=$!
   pids+=($server_pid)
@@ -257,7 +272,8 @@ if [ $have_cmdctl = 1 ]; then
   port=$(cat "$tmp/cmdctld.port")
   wait_port "$port" "$server_pid" cmdctld
   server_args=(--server="127.0.0.1:$port" --server_pid="$server_pid"
-               --cli="$bin/cmdctl")
+               --cli="$bin/cmdctl" --cmdctld="$bin/cmdctld"
+               --server_cert="$pki/server.pem" --server_key="$pki/server.key")
 fi
 
 # --- Measure.
