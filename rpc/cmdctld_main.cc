@@ -38,6 +38,7 @@
 #include "job_store/sqlite_job_store.h"
 #include "os_adapter/linux_process_host.h"
 #include "os_adapter/random_id.h"
+#include "rpc/connection_limits.h"
 #include "rpc/server.h"
 #include "tls/tls_files.h"
 #include "tls/tls_policy.h"
@@ -96,6 +97,23 @@ DEFINE_uint64(output_chunk_bytes, 32 * 1024,
               "most bytes one GetProcessOutput message carries");
 DEFINE_string(launcher, "",
               "path of cmdctl-launcher (default: next to this binary)");
+// Limits on what clients may hold (docs/RPC.md, "Limits and recovery"); 0:
+// derived from the fd limit (RLIMIT_NOFILE), logged at start.
+DEFINE_int64(max_connections, 0,
+             "open client connections in all (0: RLIMIT_NOFILE/4)");
+DEFINE_int64(max_connections_per_peer, 0,
+             "open connections from one client address (0: "
+             "--max_connections/8)");
+DEFINE_int64(max_streams, 0,
+             "open GetProcessOutput streams in all (0: RLIMIT_NOFILE/8)");
+DEFINE_int64(max_streams_per_peer, 0,
+             "open GetProcessOutput streams from one client address (0: "
+             "--max_streams/8)");
+DEFINE_int32(max_streams_per_connection, 0,
+             "concurrent calls on one connection (0: 100)");
+DEFINE_string(handshake_timeout, "5s",
+              "close a connection that has not finished its TLS handshake "
+              "this long after it was accepted");
 DECLARE_bool(help);  // gflags' own
 
 namespace cmdctl {
@@ -144,6 +162,22 @@ void RaiseFdLimit() {
             << limit.rlim_cur;
 }
 
+uint64_t FdLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  return limit.rlim_cur;
+}
+
+void LogConnectionLimits(const ConnectionLimits& l) {
+  LOG(INFO) << "client limits (fd limit " << FdLimit()
+            << "): connections " << l.max_connections << " in all, "
+            << l.max_connections_per_peer << " per address; output streams "
+            << l.max_streams << " in all, " << l.max_streams_per_peer
+            << " per address; " << l.max_streams_per_connection
+            << " calls per connection; TLS handshake within "
+            << absl::FormatDuration(l.handshake_timeout);
+}
+
 absl::Status WritePortFile(const std::string& path, int port) {
   const std::string tmp = path + ".tmp";
   const int fd =
@@ -186,6 +220,7 @@ void LogTrustedCas(const TlsFiles& tls) {
 struct Settings {
   absl::Duration stop_grace;
   absl::Duration retention;
+  ConnectionLimits connection_limits;  // as asked: 0 = derived
   int64_t max_output_bytes = 0;
   LimitDefaults limit_defaults;
 };
@@ -208,6 +243,19 @@ absl::StatusOr<Settings> ParseSettings() {
   d = DurationFlag("retention", FLAGS_retention);
   if (!d.ok()) return d.status();
   out.retention = *d;
+  d = DurationFlag("handshake_timeout", FLAGS_handshake_timeout);
+  if (!d.ok()) return d.status();
+  if (*d == absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--handshake_timeout must be above 0");
+  }
+  out.connection_limits.handshake_timeout = *d;
+  out.connection_limits.max_connections = FLAGS_max_connections;
+  out.connection_limits.max_connections_per_peer =
+      FLAGS_max_connections_per_peer;
+  out.connection_limits.max_streams = FLAGS_max_streams;
+  out.connection_limits.max_streams_per_peer = FLAGS_max_streams_per_peer;
+  out.connection_limits.max_streams_per_connection =
+      FLAGS_max_streams_per_connection;
   absl::StatusOr<int64_t> size =
       ParseByteSize(FLAGS_max_output_bytes, "--max_output_bytes");
   if (!size.ok()) return size.status();
@@ -323,6 +371,9 @@ int Main() {
   ServerOptions server_options;
   server_options.listen_address = FLAGS_listen;
   server_options.credentials = *std::move(credentials);
+  server_options.limits =
+      ResolveConnectionLimits(FdLimit(), settings->connection_limits);
+  LogConnectionLimits(server_options.limits);
   absl::StatusOr<std::unique_ptr<CmdctlServer>> server =
       CmdctlServer::Start(server_options, &jobs);
   if (!server.ok()) {

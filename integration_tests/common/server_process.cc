@@ -1,7 +1,7 @@
 #include "integration_tests/common/server_process.h"
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -160,6 +160,13 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   args.push_back("--state_dir=" + server->state_dir_);
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
+  if (options.fd_limit > 0) {
+    // prlimit execs cmdctld in its own process: the pid stays the server's.
+    args.insert(args.begin(), {"/usr/bin/prlimit",
+                               absl::StrCat("--nofile=", options.fd_limit, ":",
+                                            options.fd_limit),
+                               "--"});
+  }
 
   absl::StatusOr<pid_t> pid;
   if (options.run_as_uid >= 0) {

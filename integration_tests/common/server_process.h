@@ -27,6 +27,9 @@ struct ServerProcessOptions {
   // gid, no supplementary groups. -1: unchanged.
   int run_as_uid = -1;
   int run_as_gid = -1;
+  // > 0: the server's RLIMIT_NOFILE, soft and hard (it runs under
+  // prlimit(1), so it cannot raise it), for tests of fd exhaustion.
+  int fd_limit = 0;
 };
 
 class ServerProcess {
