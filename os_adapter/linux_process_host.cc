@@ -36,6 +36,22 @@ constexpr absl::Duration kTreeGoneWait = absl::Seconds(2);
 
 bool AnyLimit(const ResourceLimits& l) { return l != ResourceLimits{}; }
 
+// What the request asked for wrongly (a program that does not exist, a
+// directory the user cannot enter, a bad user...), as the launcher reports
+// it. Nothing of the job is left when the launcher says so.
+bool IsRequestError(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 std::string DefaultLauncherPath() {
@@ -164,6 +180,18 @@ std::string LinuxProcessHost::cgroup_parent() const {
 
 absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer) {
+  absl::StatusOr<StartedProcess> started = StartJob(spec, std::move(observer));
+  // What the request asked for wrongly is the caller's to hear; the rest
+  // (out of fds, memory, disk...) is the operator's too.
+  if (!started.ok() && !IsRequestError(started.status())) {
+    LOG(WARNING) << "job " << spec.job_id
+                 << " not started: " << started.status();
+  }
+  return started;
+}
+
+absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
+    const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer) {
   const std::string& id = spec.job_id;
   absl::StatusOr<UserEntry> user = LookupUser(spec.run_as);
   if (!user.ok()) return user.status();
@@ -176,6 +204,16 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     return absl::AlreadyExistsError(absl::StrCat("job ", id, " exists"));
   }
   if (absl::Status can = CheckLimits(spec.limits); !can.ok()) return can;
+  // Before anything is made: on a full file system the job would lose its
+  // output from the first byte.
+  if (absl::Status room = CheckOutputSpaceOf(
+          output_dir_.get(), user->home, options_.output_space_floor,
+          output_dir_ ? absl::StrCat("--output_dir ", options_.output_dir)
+                      : absl::StrCat("the home of ", user->login, " (",
+                                     user->home, ")"));
+      !room.ok()) {
+    return room;
+  }
 
   HostJobState state;
   state.boot_id = boot_id_;
@@ -185,10 +223,19 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
   state.home = user->home;
   state.output_dir = options_.output_dir;
   state.cgroup_parent = cgroup_parent();
-  // Each resource made for the job is undone unless the start succeeds.
+  // Each resource made for the job is undone unless the start succeeds,
+  // with the fd reserve freed first: the start may have failed for want
+  // of fds.
+  std::optional<FdReserve::Lease> lease;
+  auto borrow = [&] {
+    if (!lease) lease.emplace(cleanup_fds_.Borrow());
+  };
   absl::StatusOr<UniqueFd> run_dir = runs_->Create(id);
   if (!run_dir.ok()) return run_dir.status();
-  absl::Cleanup remove_run_dir = [&] { runs_->Remove(id).IgnoreError(); };
+  absl::Cleanup remove_run_dir = [&] {
+    borrow();
+    runs_->Remove(id).IgnoreError();
+  };
   // Written before the launch: a crash from here on leaves a leftover the
   // next host can clean up (Leftovers, Discard).
   if (absl::Status s =
@@ -204,6 +251,7 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     cgroup = *std::move(made);
   }
   absl::Cleanup remove_cgroup = [&] {
+    borrow();
     if (cgroup != nullptr) cgroup->KillAndRemove(kTreeGoneWait).IgnoreError();
   };
   UniqueFd outdir;
@@ -212,8 +260,9 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
     if (!made.ok()) return made.status();
     outdir = *std::move(made);
   }
-  // The launcher removed the files it made; the directory is ours.
+  // The directory is ours; the files are removed as the user (below).
   absl::Cleanup remove_outdir = [&] {
+    borrow();
     if (outdir) unlinkat(output_dir_.get(), id.c_str(), AT_REMOVEDIR);
   };
 
@@ -233,7 +282,20 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
   if (request.has_output_dir_fd) context.attach_fds.push_back(output_dir_.get());
   context.attach_fds.push_back(run_dir->get());
   absl::StatusOr<LaunchedJob> launched = RunLauncher(request, context);
-  if (!launched.ok()) return launched.status();
+  // A launcher that reported what was wrong with the request removed the
+  // files it made. One that did not (killed, out of fds, no reply), or a job
+  // stopped below, may have left them (in the user's home, or in `outdir`).
+  absl::Cleanup remove_output = [&] {
+    borrow();
+    if (absl::Status removed = RemoveOutput(id, EncodeHostJobState(state));
+        !removed.ok()) {
+      LOG(ERROR) << "job " << id << " (not started): " << removed;
+    }
+  };
+  if (!launched.ok()) {
+    if (IsRequestError(launched.status())) std::move(remove_output).Cancel();
+    return launched.status();
+  }
 
   state.monitor_pid = launched->monitor_pid;
   state.monitor_start = ProcessStartTime(launched->monitor_pid).value_or(0);
@@ -278,6 +340,7 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
   std::move(remove_run_dir).Cancel();
   std::move(remove_cgroup).Cancel();
   std::move(remove_outdir).Cancel();
+  std::move(remove_output).Cancel();
   if (absl::Status registered = Register(job); !registered.ok()) {
     return registered;
   }
@@ -541,6 +604,7 @@ absl::Status LinuxProcessHost::Discard(const std::string& job_id) {
 
 void LinuxProcessHost::CleanUp(const std::string& job_id,
                                const HostJobState& state) {
+  FdReserve::Lease lease = cleanup_fds_.Borrow();
   absl::Status removed = RemoveOutput(job_id, EncodeHostJobState(state));
   if (!removed.ok()) LOG(WARNING) << "job " << job_id << ": " << removed;
   runs_->Remove(job_id).IgnoreError();

@@ -50,8 +50,10 @@
 #include "os_adapter/cgroup.h"
 #include "os_adapter/child_reaper.h"
 #include "os_adapter/event_loop.h"
+#include "os_adapter/fd_reserve.h"
 #include "os_adapter/host_job_state.h"
 #include "os_adapter/launch_protocol.h"
+#include "os_adapter/output_space.h"
 #include "os_adapter/run_dir.h"
 #include "os_adapter/user_db.h"
 
@@ -81,6 +83,10 @@ struct LinuxProcessHostOptions {
   // own cgroup, jobs go beside it). Otherwise the cgroup v2 directory under
   // which each job gets its own child cgroup.
   std::string cgroup_parent;
+  // Before a start, the output file system (output_dir, else the run-as
+  // user's home) must have this much room (output_space.h), or Start is
+  // RESOURCE_EXHAUSTED naming it. Default: no floor.
+  OutputSpaceFloor output_space_floor;
   // Kill every job still running when the host is destroyed (tests: no job
   // outlives its test). cmdctld leaves them running for the next start.
   bool kill_jobs_on_destroy = false;
@@ -135,6 +141,9 @@ class LinuxProcessHost : public ProcessHost {
   explicit LinuxProcessHost(LinuxProcessHostOptions options);
   absl::Status Init();
 
+  // Start, but for the log line of a failure.
+  absl::StatusOr<StartedProcess> StartJob(
+      const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer);
   // Start's steps.
   absl::StatusOr<UniqueFd> MakeOutputDir(const std::string& job_id,
                                          const UserEntry& user);
@@ -177,6 +186,11 @@ class LinuxProcessHost : public ProcessHost {
   std::unique_ptr<CgroupTree> cgroups_;  // null: process-group fallback
   std::unique_ptr<RunDirectory> runs_;
   UniqueFd output_dir_;                  // options_.output_dir
+  // Fds for undoing a failed start and for CleanUp, also when the process
+  // is out of them: what KillAndRemove, RunDirectory::Remove and a
+  // RemoveOutput launcher (socket pair, pidfd) need at once, and to spare.
+  static constexpr int kCleanupFdReserve = 8;
+  FdReserve cleanup_fds_{kCleanupFdReserve};
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_

@@ -114,6 +114,11 @@ DEFINE_int32(max_streams_per_connection, 0,
 DEFINE_string(handshake_timeout, "5s",
               "close a connection that has not finished its TLS handshake "
               "this long after it was accepted");
+DEFINE_string(min_free_output_space, "256M",
+              "start no job while the output file system (--output_dir, or "
+              "the run-as user's home) has less free space than this (a "
+              "size, or a share of the file system such as 1%; 0: no "
+              "check) or fewer than 1024 free inodes");
 DECLARE_bool(help);  // gflags' own
 
 namespace cmdctl {
@@ -122,6 +127,9 @@ namespace {
 // The smallest output cap: the monitor drops whole 4 KiB blocks and moves at
 // most cap/16 at a time, so below this the disk could not stay within 1.25x.
 constexpr int64_t kMinOutputCap = 64 * 1024;
+// A job makes three inodes; a file system with fewer than this many free
+// is about to fail everything on it (--min_free_output_space).
+constexpr int64_t kMinFreeOutputInodes = 1024;
 
 // `cmdctld --help`: this program's flags (those defined in rpc/) first,
 // then the libraries' (glog's, gflags'). gflags alone sorts them by file,
@@ -223,6 +231,7 @@ struct Settings {
   ConnectionLimits connection_limits;  // as asked: 0 = derived
   int64_t max_output_bytes = 0;
   LimitDefaults limit_defaults;
+  OutputSpaceFloor output_space_floor;
 };
 
 absl::StatusOr<absl::Duration> DurationFlag(const std::string& name,
@@ -264,6 +273,10 @@ absl::StatusOr<Settings> ParseSettings() {
         "--max_output_bytes: 0 (no cap) or at least 64K");
   }
   out.max_output_bytes = *size;
+  absl::StatusOr<OutputSpaceFloor> floor = ParseOutputSpaceFloor(
+      FLAGS_min_free_output_space, kMinFreeOutputInodes);
+  if (!floor.ok()) return floor.status();
+  out.output_space_floor = *floor;
   if (!FLAGS_default_memory.empty()) {
     size = ParseByteSize(FLAGS_default_memory, "--default_memory");
     if (!size.ok()) return size.status();
@@ -330,6 +343,7 @@ int Main() {
       FLAGS_launcher.empty() ? DefaultLauncherPath() : FLAGS_launcher;
   host_options.state_dir = FLAGS_state_dir;
   host_options.output_dir = FLAGS_output_dir;
+  host_options.output_space_floor = settings->output_space_floor;
   host_options.reap_orphans = true;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
       LinuxProcessHost::Create(host_options);

@@ -28,8 +28,8 @@ HardeningPki* pki = nullptr;
 
 HardeningPki::HardeningPki() : ca("cmdctl hardening CA") {
   server = ca.IssueServer();
-  alice = ca.IssueClient("alice", {kAlice});
-  bob = ca.IssueClient("bob", {kAlice});
+  alice = ca.IssueClient("alice", {kUser});
+  bob = ca.IssueClient("bob", {kUser});
   ca_path = dir.WriteFile("ca.pem", ca.cert_pem());
   cert_path = dir.WriteFile("server.pem", server.cert_pem);
   key_path = dir.WriteFile("server.key", server.key_pem);
@@ -37,7 +37,7 @@ HardeningPki::HardeningPki() : ca("cmdctl hardening CA") {
 
 void HardeningTest::SetUpTestSuite() {
   ASSERT_TRUE(EnforceTls13Policy().ok());
-  ASSERT_TRUE(EnsureTestUser(kAlice).ok());
+  ASSERT_TRUE(EnsureTestUser(kUser).ok());
   if (pki == nullptr) pki = new HardeningPki();
 }
 
@@ -58,13 +58,20 @@ void HardeningTest::StartServer(const std::vector<std::string>& flags,
   options.key_path = pki->key_path;
   options.work_dir = work_.path();
   options.fd_limit = fd_limit;
-  options.extra_flags = {"--output_dir=" + out_dir_, "--stop_grace=2s"};
+  options.extra_flags = {"--stop_grace=2s"};
+  if (!output_in_home_) options.extra_flags.push_back("--output_dir=" + out_dir_);
   options.extra_flags.insert(options.extra_flags.end(), flags.begin(),
                              flags.end());
   absl::StatusOr<std::unique_ptr<ServerProcess>> server =
       ServerProcess::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = *std::move(server);
+}
+
+std::string HardeningTest::JobsOutputDir() const {
+  if (!output_in_home_) return out_dir_;
+  absl::StatusOr<TestUser> user = EnsureTestUser(kUser);
+  return user.ok() ? user->home + "/.local/state/cmdctl/jobs" : "";
 }
 
 std::shared_ptr<grpc::Channel> HardeningTest::Channel(
@@ -142,6 +149,27 @@ grpc::Status HardeningTest::Remove(v1::ProcessService::Stub* stub,
   request.set_job_id(job_id);
   v1::RemoveProcessResponse response;
   return stub->RemoveProcess(Context().get(), request, &response);
+}
+
+std::string HardeningTest::CgroupParent() const {
+  const std::string says = "jobs get their own cgroup under ";
+  const std::string log = server_->ReadLog();
+  const size_t at = log.find(says);
+  if (at == std::string::npos) return "";
+  const size_t start = at + says.size();
+  return log.substr(start, log.find_first_of(" \n", start) - start);
+}
+
+std::vector<std::string> DirEntries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") out.push_back(name);
+  }
+  closedir(d);
+  return out;
 }
 
 int HardeningTest::ServerFdCount() const {

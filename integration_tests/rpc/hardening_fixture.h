@@ -20,7 +20,9 @@
 
 namespace cmdctl::test {
 
-inline constexpr char kAlice[] = "cmdctl-it-alice";
+// The run-as user of every hardening test, and of no other test: tests
+// that look for what a failed start left in its home see only their own.
+inline constexpr char kUser[] = "cmdctl-it-hard";
 // A bound against hangs, never a timing assertion.
 inline constexpr absl::Duration kBound = absl::Seconds(60);
 
@@ -40,9 +42,9 @@ class HardeningTest : public ::testing::Test {
 
   static const HardeningPki& Pki();
 
-  // Starts cmdctld with output under out_dir() (unless `flags` set
-  // --output_dir), --stop_grace=2s, `flags`, and `fd_limit` (> 0: its
-  // RLIMIT_NOFILE, which it cannot raise).
+  // Starts cmdctld with output under out_dir() (unless output_in_home_, or
+  // `flags` set --output_dir), --stop_grace=2s, `flags`, and `fd_limit`
+  // (> 0: its RLIMIT_NOFILE, which it cannot raise).
   void StartServer(const std::vector<std::string>& flags = {},
                    int fd_limit = 0);
 
@@ -73,15 +75,24 @@ class HardeningTest : public ::testing::Test {
   static grpc::Status Remove(v1::ProcessService::Stub* stub,
                              const std::string& job_id);
 
+  // The cgroup directory the server puts jobs under (from its log; empty
+  // for the process-group fallback).
+  std::string CgroupParent() const;
+
   // The server's open fds now, and what they point to (readlink).
   int ServerFdCount() const;
   std::vector<std::string> ServerFdTargets() const;
 
   const std::string& out_dir() const { return out_dir_; }
+  // Where the server puts job output: out_dir(), or the user's
+  // ~/.local/state/cmdctl/jobs once output_in_home_ is set.
+  std::string JobsOutputDir() const;
   ServerProcess& server() { return *server_; }
 
   TempDir work_;
   std::string out_dir_;
+  // StartServer without --output_dir: output under the user's home.
+  bool output_in_home_ = false;
   std::unique_ptr<ServerProcess> server_;
 };
 
@@ -93,6 +104,9 @@ absl::StatusOr<UniqueFd> RawConnect(int port, const std::string& from = "",
 // True when the server closed `fd` (EOF or reset) within `timeout`; reads
 // and drops whatever else arrives meanwhile.
 bool ClosedWithin(int fd, absl::Duration timeout);
+
+// What a directory holds (names; none when it does not exist).
+std::vector<std::string> DirEntries(const std::string& dir);
 
 // Lines of `log` that contain `what`.
 int CountInLog(const std::string& log, const std::string& what);
