@@ -146,7 +146,6 @@ void KillAndReap(int pidfd) {
   }
 }
 
-
 // A spawned launcher: our child, with its control socket.
 struct Spawned {
   pid_t pid = 0;

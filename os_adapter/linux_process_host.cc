@@ -186,6 +186,9 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
   if (!started.ok() && !IsRequestError(started.status())) {
     LOG(WARNING) << "job " << spec.job_id
                  << " not started: " << started.status();
+    return absl::Status(
+        started.status().code(),
+        absl::StrCat("the job was not started: ", started.status().message()));
   }
   return started;
 }
@@ -204,16 +207,7 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
     return absl::AlreadyExistsError(absl::StrCat("job ", id, " exists"));
   }
   if (absl::Status can = CheckLimits(spec.limits); !can.ok()) return can;
-  // Before anything is made: on a full file system the job would lose its
-  // output from the first byte.
-  if (absl::Status room = CheckOutputSpaceOf(
-          output_dir_.get(), user->home, options_.output_space_floor,
-          output_dir_ ? absl::StrCat("--output_dir ", options_.output_dir)
-                      : absl::StrCat("the home of ", user->login, " (",
-                                     user->home, ")"));
-      !room.ok()) {
-    return room;
-  }
+  if (absl::Status room = CheckRoom(*user); !room.ok()) return room;
 
   HostJobState state;
   state.boot_id = boot_id_;
@@ -238,8 +232,8 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
   };
   // Written before the launch: a crash from here on leaves a leftover the
   // next host can clean up (Leftovers, Discard).
-  if (absl::Status s =
-          RunDirectory::WriteHostState(run_dir->get(), EncodeHostJobState(state));
+  if (absl::Status s = RunDirectory::WriteHostState(run_dir->get(),
+                                                    EncodeHostJobState(state));
       !s.ok()) {
     return s;
   }
@@ -279,7 +273,8 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
   request.has_run_dir_fd = true;
   LaunchContext context{options_.launcher_path, reaper_.get(), {}};
   if (cgroup != nullptr) context.attach_fds.push_back(cgroups_->fd());
-  if (request.has_output_dir_fd) context.attach_fds.push_back(output_dir_.get());
+  if (request.has_output_dir_fd)
+    context.attach_fds.push_back(output_dir_.get());
   context.attach_fds.push_back(run_dir->get());
   absl::StatusOr<LaunchedJob> launched = RunLauncher(request, context);
   // A launcher that reported what was wrong with the request removed the
@@ -329,9 +324,9 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
   job->page = *std::move(page);
   job->notify = *std::move(notify);
   job->run_dir = *std::move(run_dir);
-  job->output = std::make_shared<JobOutputFiles>(
-      std::move(launched->stdout_fd), std::move(launched->stderr_fd),
-      job->page);
+  job->output = std::make_shared<JobOutputFiles>(std::move(launched->stdout_fd),
+                                                 std::move(launched->stderr_fd),
+                                                 job->page);
   {
     absl::MutexLock l(&job->mu);
     job->observer = std::move(observer);
@@ -345,6 +340,21 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
     return registered;
   }
   return StartedProcess{job->job_pid, host_state};
+}
+
+absl::Status LinuxProcessHost::CheckRoom(const UserEntry& user) {
+  // Before anything is made: on a full file system the job would lose its
+  // output from the first byte, and its state and record could not be
+  // written.
+  const OutputSpaceFloor& floor = options_.output_space_floor;
+  absl::Status room = CheckOutputSpaceOf(
+      output_dir_.get(), user.home, floor,
+      output_dir_
+          ? absl::StrCat("--output_dir ", options_.output_dir)
+          : absl::StrCat("the home of ", user.login, " (", user.home, ")"));
+  if (!room.ok()) return room;
+  return CheckOutputSpaceOf(runs_->fd(), options_.state_dir, floor,
+                            absl::StrCat("--state_dir ", options_.state_dir));
 }
 
 absl::StatusOr<UniqueFd> LinuxProcessHost::MakeOutputDir(
@@ -539,7 +549,8 @@ JobEnd LinuxProcessHost::EndOf(int run_dir, const HostJobState& state) {
   // The monitor died before it could record the end (killed, or the host
   // rebooted): how the job ended is unknowable. What it wrote still counts.
   end = JobEnd::Lost(Now());
-  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page = MonitorStatusPage::Map(run_dir);
+  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
+      MonitorStatusPage::Map(run_dir);
   if (page.ok()) {
     const MonitorStatus& st = (*page)->status();
     for (int s = 0; s < 2; ++s) {
@@ -550,9 +561,7 @@ JobEnd LinuxProcessHost::EndOf(int run_dir, const HostJobState& state) {
   return end;
 }
 
-std::vector<std::string> LinuxProcessHost::Leftovers() {
-  return runs_->List();
-}
+std::vector<std::string> LinuxProcessHost::Leftovers() { return runs_->List(); }
 
 void LinuxProcessHost::Release(const std::string& job_id) {
   {
@@ -591,7 +600,8 @@ absl::Status LinuxProcessHost::Discard(const std::string& job_id) {
     return absl::IsNotFound(run_dir.status()) ? absl::OkStatus()
                                               : run_dir.status();
   }
-  absl::StatusOr<std::string> text = RunDirectory::ReadHostState(run_dir->get());
+  absl::StatusOr<std::string> text =
+      RunDirectory::ReadHostState(run_dir->get());
   absl::StatusOr<HostJobState> state =
       text.ok() ? DecodeHostJobState(*text) : text.status();
   if (!state.ok()) return runs_->Remove(job_id);  // nothing else to find
@@ -692,14 +702,13 @@ absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
   LaunchContext context{options_.launcher_path, reaper_.get(), {}};
   if (request.has_output_dir_fd) {
     if (state.output_dir != options_.output_dir) {
-      return absl::DataLossError(absl::StrCat(
-          "the job's output is under ", state.output_dir,
-          ", which is no longer this server's --output_dir"));
+      return absl::DataLossError(
+          absl::StrCat("the job's output is under ", state.output_dir,
+                       ", which is no longer this server's --output_dir"));
     }
     context.attach_fds.push_back(output_dir_.get());
   }
-  absl::StatusOr<std::vector<UniqueFd>> fds =
-      RunLauncherTask(request, context);
+  absl::StatusOr<std::vector<UniqueFd>> fds = RunLauncherTask(request, context);
   if (!fds.ok()) {
     if (absl::IsResourceExhausted(fds.status())) return fds.status();
     return absl::DataLossError(absl::StrCat(
@@ -709,9 +718,9 @@ absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
     struct stat st;
     if (fstat((*fds)[s].get(), &st) != 0 || st.st_dev != state.dev[s] ||
         st.st_ino != state.ino[s]) {
-      return absl::DataLossError(absl::StrCat(
-          "the job's ", s == 0 ? "stdout" : "stderr",
-          " file was replaced by its owner: the output is lost"));
+      return absl::DataLossError(
+          absl::StrCat("the job's ", s == 0 ? "stdout" : "stderr",
+                       " file was replaced by its owner: the output is lost"));
     }
   }
   return std::make_pair(std::move((*fds)[0]), std::move((*fds)[1]));
@@ -746,9 +755,9 @@ absl::Status LinuxProcessHost::RemoveOutput(const std::string& job_id,
   LaunchContext context{options_.launcher_path, reaper_.get(), {}};
   if (request.has_output_dir_fd) {
     if (state->output_dir != options_.output_dir) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the job's output is under ", state->output_dir,
-          ", which is no longer this server's --output_dir"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the job's output is under ", state->output_dir,
+                       ", which is no longer this server's --output_dir"));
     }
     context.attach_fds.push_back(output_dir_.get());
   }
@@ -813,8 +822,8 @@ void LinuxProcessHost::OnMonitorExit(const std::shared_ptr<Job>& job) {
   if (notify_watch != 0) loop_->RemoveFd(job->notify.get(), notify_watch);
   if (job->own_child && reaper_ == nullptr) {
     siginfo_t si;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(),
-                  &si, WEXITED | WNOHANG) < 0 &&
+    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(), &si,
+                  WEXITED | WNOHANG) < 0 &&
            errno == EINTR) {
     }
   }

@@ -84,8 +84,9 @@ struct LinuxProcessHostOptions {
   // which each job gets its own child cgroup.
   std::string cgroup_parent;
   // Before a start, the output file system (output_dir, else the run-as
-  // user's home) must have this much room (output_space.h), or Start is
-  // RESOURCE_EXHAUSTED naming it. Default: no floor.
+  // user's home) and the state_dir's must have this much room
+  // (output_space.h), or Start is RESOURCE_EXHAUSTED naming the one short
+  // of it. Default: no floor.
   OutputSpaceFloor output_space_floor;
   // Kill every job still running when the host is destroyed (tests: no job
   // outlives its test). cmdctld leaves them running for the next start.
@@ -145,6 +146,9 @@ class LinuxProcessHost : public ProcessHost {
   absl::StatusOr<StartedProcess> StartJob(
       const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer);
   // Start's steps.
+  // RESOURCE_EXHAUSTED when the output's or the state's file system is
+  // below options_.output_space_floor.
+  absl::Status CheckRoom(const UserEntry& user);
   absl::StatusOr<UniqueFd> MakeOutputDir(const std::string& job_id,
                                          const UserEntry& user);
   // A request acting for the job's user (uid, gid, its groups now, home,
@@ -185,7 +189,7 @@ class LinuxProcessHost : public ProcessHost {
   std::unique_ptr<ChildReaper> reaper_;  // reap_orphans only
   std::unique_ptr<CgroupTree> cgroups_;  // null: process-group fallback
   std::unique_ptr<RunDirectory> runs_;
-  UniqueFd output_dir_;                  // options_.output_dir
+  UniqueFd output_dir_;  // options_.output_dir
   // Fds for undoing a failed start and for CleanUp, also when the process
   // is out of them: what KillAndRemove, RunDirectory::Remove and a
   // RemoveOutput launcher (socket pair, pidfd) need at once, and to spare.

@@ -30,8 +30,7 @@ absl::StatusOr<OutputSpaceFloor> ParseOutputSpaceFloor(absl::string_view text,
     }
     floor.percent = percent;
   } else {
-    absl::StatusOr<int64_t> bytes =
-        ParseByteSize(s, "--min_free_output_space");
+    absl::StatusOr<int64_t> bytes = ParseByteSize(s, "--min_free_output_space");
     if (!bytes.ok()) return bytes.status();
     floor.bytes = *bytes;
   }
@@ -60,8 +59,7 @@ absl::Status CheckOutputSpace(const struct statvfs& st,
   const bool short_of_inodes =
       counts_inodes && floor.inodes > 0 && free_inodes < floor.inodes;
   if (!short_of_space && !short_of_inodes) return absl::OkStatus();
-  std::string message =
-      absl::StrCat("no room for job output on ", where, ": ");
+  std::string message = absl::StrCat("no room for job output on ", where, ": ");
   if (short_of_space) {
     absl::StrAppend(&message, FormatByteSize(free_bytes),
                     " free, the floor is ", want_text);
@@ -69,8 +67,7 @@ absl::Status CheckOutputSpace(const struct statvfs& st,
     absl::StrAppend(&message, free_inodes, " inodes free, the floor is ",
                     floor.inodes);
   }
-  absl::StrAppend(&message,
-                  " (--min_free_output_space); the job was not started");
+  absl::StrAppend(&message, " (--min_free_output_space)");
   return absl::ResourceExhaustedError(message);
 }
 
@@ -79,7 +76,8 @@ absl::Status CheckOutputSpaceOf(int dir_fd, const std::string& path,
                                 absl::string_view where) {
   if (floor.none()) return absl::OkStatus();
   struct statvfs st;
-  const int rc = dir_fd >= 0 ? fstatvfs(dir_fd, &st) : statvfs(path.c_str(), &st);
+  const int rc =
+      dir_fd >= 0 ? fstatvfs(dir_fd, &st) : statvfs(path.c_str(), &st);
   if (rc != 0) return absl::OkStatus();
   return CheckOutputSpace(st, floor, where);
 }

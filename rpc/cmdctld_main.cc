@@ -29,9 +29,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "absl/strings/numbers.h"
 #include "common/file_util.h"
 #include "common/units.h"
 #include "domain/job_manager.h"
@@ -116,9 +116,9 @@ DEFINE_string(handshake_timeout, "5s",
               "this long after it was accepted");
 DEFINE_string(min_free_output_space, "256M",
               "start no job while the output file system (--output_dir, or "
-              "the run-as user's home) has less free space than this (a "
-              "size, or a share of the file system such as 1%; 0: no "
-              "check) or fewer than 1024 free inodes");
+              "the run-as user's home) or the --state_dir's has less free "
+              "space than this (a size, or a share of the file system such "
+              "as 1%; 0: no check) or fewer than 1024 free inodes");
 DECLARE_bool(help);  // gflags' own
 
 namespace cmdctl {
@@ -177,11 +177,11 @@ uint64_t FdLimit() {
 }
 
 void LogConnectionLimits(const ConnectionLimits& l) {
-  LOG(INFO) << "client limits (fd limit " << FdLimit()
-            << "): connections " << l.max_connections << " in all, "
-            << l.max_connections_per_peer << " per address; output streams "
-            << l.max_streams << " in all, " << l.max_streams_per_peer
-            << " per address; " << l.max_streams_per_connection
+  LOG(INFO) << "client limits (fd limit " << FdLimit() << "): connections "
+            << l.max_connections << " in all, " << l.max_connections_per_peer
+            << " per address; output streams " << l.max_streams << " in all, "
+            << l.max_streams_per_peer << " per address; "
+            << l.max_streams_per_connection
             << " calls per connection; TLS handshake within "
             << absl::FormatDuration(l.handshake_timeout);
 }
@@ -246,7 +246,8 @@ absl::StatusOr<absl::Duration> DurationFlag(const std::string& name,
 
 absl::StatusOr<Settings> ParseSettings() {
   Settings out;
-  absl::StatusOr<absl::Duration> d = DurationFlag("stop_grace", FLAGS_stop_grace);
+  absl::StatusOr<absl::Duration> d =
+      DurationFlag("stop_grace", FLAGS_stop_grace);
   if (!d.ok()) return d.status();
   out.stop_grace = *d;
   d = DurationFlag("retention", FLAGS_retention);
@@ -273,8 +274,8 @@ absl::StatusOr<Settings> ParseSettings() {
         "--max_output_bytes: 0 (no cap) or at least 64K");
   }
   out.max_output_bytes = *size;
-  absl::StatusOr<OutputSpaceFloor> floor = ParseOutputSpaceFloor(
-      FLAGS_min_free_output_space, kMinFreeOutputInodes);
+  absl::StatusOr<OutputSpaceFloor> floor =
+      ParseOutputSpaceFloor(FLAGS_min_free_output_space, kMinFreeOutputInodes);
   if (!floor.ok()) return floor.status();
   out.output_space_floor = *floor;
   if (!FLAGS_default_memory.empty()) {
@@ -328,7 +329,8 @@ int Main() {
   absl::StatusOr<std::unique_ptr<store::SqliteJobStore>> records =
       store::SqliteJobStore::Open(FLAGS_state_dir + "/cmdctl.db");
   if (!records.ok()) {
-    return Fail(absl::StrCat("refusing to start: ", records.status().message()));
+    return Fail(
+        absl::StrCat("refusing to start: ", records.status().message()));
   }
   LogTrustedCas(*tls);
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -351,8 +353,7 @@ int Main() {
     return Fail(absl::StrCat("refusing to start: ", host.status().message()));
   }
   // Defaults the host cannot enforce would make every job fail: refuse now.
-  if (absl::Status enforceable =
-          (*host)->CheckLimits(settings->limit_defaults);
+  if (absl::Status enforceable = (*host)->CheckLimits(settings->limit_defaults);
       !enforceable.ok()) {
     return Fail(absl::StrCat("refusing to start: --default_* limits: ",
                              enforceable.message()));

@@ -59,7 +59,8 @@ void HardeningTest::StartServer(const std::vector<std::string>& flags,
   options.work_dir = work_.path();
   options.fd_limit = fd_limit;
   options.extra_flags = {"--stop_grace=2s"};
-  if (!output_in_home_) options.extra_flags.push_back("--output_dir=" + out_dir_);
+  if (!output_in_home_)
+    options.extra_flags.push_back("--output_dir=" + out_dir_);
   options.extra_flags.insert(options.extra_flags.end(), flags.begin(),
                              flags.end());
   absl::StatusOr<std::unique_ptr<ServerProcess>> server =

@@ -115,7 +115,8 @@ TEST_P(ResourceErrorsTest, StartsOutOfFdsAreResourceExhaustedAndLeaveNothing) {
       ++failures;
       EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
           << status.error_message();
-      EXPECT_THAT(status.error_message(), HasSubstr("Too many open files"));
+      EXPECT_THAT(status.error_message(),
+                  HasSubstr("Too many open files (EMFILE)"));
       EXPECT_THAT(status.error_message(), Not(HasSubstr("unknown user")));
     }
     filler.clear();
