@@ -101,7 +101,7 @@ int Connect(int failure_exit, Session** session) {
   }
   *session = new Session{config->server.value,
                          cmdctl::v1::ProcessService::NewStub(*channel),
-                         failure_exit, verbose};
+                         *channel, failure_exit, verbose};
   return kExitOk;
 }
 

@@ -28,30 +28,8 @@ struct StopCall {
   std::function<void(Reply<v1::ProcessStatus>)> done;
 };
 
-}  // namespace
-
-Reply<v1::RunProcessResponse> CallRunProcess(
-    Session& session, const v1::RunProcessRequest& request) {
-  Reply<v1::RunProcessResponse> reply;
-  grpc::ClientContext context;
-  SetTimeout(context, kCallTimeout);
-  reply.status = session.stub->RunProcess(&context, request, &reply.value);
-  return reply;
-}
-
-Reply<v1::ProcessStatus> CallGetStatus(Session& session,
-                                       const std::string& job_id) {
-  v1::ProcessStatusRequest request;
-  request.set_job_id(job_id);
-  v1::ProcessStatusResponse response;
-  grpc::ClientContext context;
-  SetTimeout(context, kCallTimeout);
-  Reply<v1::ProcessStatus> reply;
-  reply.status = session.stub->GetProcessStatus(&context, request, &response);
-  if (reply.ok()) reply.value = std::move(*response.mutable_status());
-  return reply;
-}
-
+// Starts StopProcess for `job_id` and returns at once; `done` runs on a
+// gRPC thread with the reply.
 void StartStopProcess(Session& session, const std::string& job_id,
                       std::optional<absl::Duration> grace,
                       std::function<void(Reply<v1::ProcessStatus>)> done) {
@@ -78,6 +56,30 @@ void StartStopProcess(Session& session, const std::string& job_id,
       });
 }
 
+}  // namespace
+
+Reply<v1::RunProcessResponse> CallRunProcess(
+    Session& session, const v1::RunProcessRequest& request) {
+  Reply<v1::RunProcessResponse> reply;
+  grpc::ClientContext context;
+  SetTimeout(context, kCallTimeout);
+  reply.status = session.stub->RunProcess(&context, request, &reply.value);
+  return reply;
+}
+
+Reply<v1::ProcessStatus> CallGetStatus(Session& session,
+                                       const std::string& job_id) {
+  v1::ProcessStatusRequest request;
+  request.set_job_id(job_id);
+  v1::ProcessStatusResponse response;
+  grpc::ClientContext context;
+  SetTimeout(context, kCallTimeout);
+  Reply<v1::ProcessStatus> reply;
+  reply.status = session.stub->GetProcessStatus(&context, request, &response);
+  if (reply.ok()) reply.value = std::move(*response.mutable_status());
+  return reply;
+}
+
 std::vector<Reply<v1::ProcessStatus>> CallStopProcesses(
     Session& session, const std::vector<std::string>& job_ids,
     std::optional<absl::Duration> grace) {
@@ -98,32 +100,49 @@ std::vector<Reply<v1::ProcessStatus>> CallStopProcesses(
   return replies;
 }
 
-Reply<std::vector<v1::ProcessStatus>> CallListProcesses(Session& session) {
-  v1::ListProcessesRequest request;
-  v1::ListProcessesResponse response;
+Reply<v1::ListProcessesResponse> CallListPage(
+    Session& session, const v1::ListProcessesRequest& request) {
   grpc::ClientContext context;
   SetTimeout(context, kCallTimeout);
-  Reply<std::vector<v1::ProcessStatus>> reply;
-  reply.status = session.stub->ListProcesses(&context, request, &response);
-  if (reply.ok()) {
-    reply.value.assign(
-        std::make_move_iterator(response.mutable_processes()->begin()),
-        std::make_move_iterator(response.mutable_processes()->end()));
-  }
+  Reply<v1::ListProcessesResponse> reply;
+  reply.status = session.stub->ListProcesses(&context, request, &reply.value);
   return reply;
 }
 
-grpc::Status StreamOutput(Session& session, const std::string& job_id,
-                          bool follow, const OutputSink& sink) {
-  v1::ProcessOutputRequest request;
+Reply<std::vector<v1::ProcessStatus>> CallListProcesses(
+    Session& session, v1::ListProcessesRequest request) {
+  Reply<std::vector<v1::ProcessStatus>> all;
+  for (;;) {
+    Reply<v1::ListProcessesResponse> page = CallListPage(session, request);
+    if (!page.ok()) return {page.status};
+    for (v1::ProcessStatus& job : *page.value.mutable_processes()) {
+      all.value.push_back(std::move(job));
+    }
+    if (page.value.next_page_token().empty()) return all;
+    request.set_page_token(page.value.next_page_token());
+  }
+}
+
+Reply<v1::RemoveProcessResponse> CallRemoveProcess(Session& session,
+                                                   const std::string& job_id) {
+  v1::RemoveProcessRequest request;
   request.set_job_id(job_id);
-  request.set_snapshot(!follow);
+  grpc::ClientContext context;
+  SetTimeout(context, kCallTimeout);
+  Reply<v1::RemoveProcessResponse> reply;
+  reply.status = session.stub->RemoveProcess(&context, request, &reply.value);
+  return reply;
+}
+
+grpc::Status StreamOutput(Session& session,
+                          const v1::ProcessOutputRequest& request,
+                          const MessageSink& sink) {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReader<v1::ProcessOutputResponse>> reader =
       session.stub->GetProcessOutput(&context, request);
-  v1::ProcessOutputResponse chunk;
-  while (reader->Read(&chunk)) {
-    if (!sink(chunk.stream(), chunk.data())) {
+  v1::ProcessOutputResponse message;
+  while (reader->Read(&message)) {
+    if (!sink(message)) {
       context.TryCancel();
       break;
     }

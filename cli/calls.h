@@ -10,6 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "cli/reconnect.h"
 #include "cli/session.h"
 #include "cmdctl/v1/cmdctl.pb.h"
 #include "grpcpp/support/status.h"
@@ -30,13 +31,6 @@ Reply<cmdctl::v1::RunProcessResponse> CallRunProcess(
 Reply<cmdctl::v1::ProcessStatus> CallGetStatus(Session& session,
                                                const std::string& job_id);
 
-// Starts StopProcess for `job_id` and returns at once; `done` runs on a
-// gRPC thread with the reply. Deadline as for CallStopProcesses.
-void StartStopProcess(
-    Session& session, const std::string& job_id,
-    std::optional<absl::Duration> grace,
-    std::function<void(Reply<cmdctl::v1::ProcessStatus>)> done);
-
 // Stops every job of `job_ids` at once (the calls run concurrently, so N
 // jobs that ignore SIGTERM take one grace period, not N) and returns the
 // replies in the same order. Unset `grace`: the server's --stop_grace, which
@@ -46,22 +40,45 @@ std::vector<Reply<cmdctl::v1::ProcessStatus>> CallStopProcesses(
     Session& session, const std::vector<std::string>& job_ids,
     std::optional<absl::Duration> grace);
 
-// The caller's jobs: every page, in the order the server sends them. (The
-// server sends all in one response today; when ListProcesses pages, this is
-// where the pages are followed.)
+// One page of the caller's jobs.
+Reply<cmdctl::v1::ListProcessesResponse> CallListPage(
+    Session& session, const cmdctl::v1::ListProcessesRequest& request);
+
+// The caller's jobs matching `request` (its state and job_id_prefix): every
+// page from `request`'s page_token on, in the order the server sends them
+// (newest first). Pages of `request`'s page_size (0: the server's, 100).
 Reply<std::vector<cmdctl::v1::ProcessStatus>> CallListProcesses(
-    Session& session);
+    Session& session, cmdctl::v1::ListProcessesRequest request = {});
 
-// Receives one piece of output; false stops the stream (the sink has
-// reported why: the stream then ends with CANCELLED).
-using OutputSink = std::function<bool(cmdctl::v1::OutputStream stream,
-                                      absl::string_view data)>;
+Reply<cmdctl::v1::RemoveProcessResponse> CallRemoveProcess(
+    Session& session, const std::string& job_id);
 
-// Streams the job's output from the first byte into `sink` until it ends
-// (`follow`: when the job has ended and everything was sent; otherwise what
-// is stored now). The stream's final status.
-grpc::Status StreamOutput(Session& session, const std::string& job_id,
-                          bool follow, const OutputSink& sink);
+// Receives one message of the output stream; false stops the stream (the
+// sink has reported why: the stream then ends with CANCELLED).
+using MessageSink =
+    std::function<bool(const cmdctl::v1::ProcessOutputResponse& message)>;
+
+// One GetProcessOutput call: its messages into `sink` until it ends. The
+// stream's final status. (output_follow.h resumes it after a lost
+// connection.)
+grpc::Status StreamOutput(Session& session,
+                          const cmdctl::v1::ProcessOutputRequest& request,
+                          const MessageSink& sink);
+
+// `call` (returning a Reply), made again while it fails with a lost
+// connection, for as long as reconnect.h allows. An UNAVAILABLE reply means
+// reconnecting gave up.
+template <typename Call>
+auto CallWithReconnect(Session& session, Call call) -> decltype(call());
+
+template <typename Call>
+auto CallWithReconnect(Session& session, Call call) -> decltype(call()) {
+  Reconnect reconnect(session);
+  for (;;) {
+    auto reply = call();
+    if (reply.ok() || !reconnect.ShouldRetry(reply.status)) return reply;
+  }
+}
 
 }  // namespace cmdctl::cli
 

@@ -9,6 +9,7 @@
 #include "cli/completion.h"
 #include "cli/duration.h"
 #include "cli/exit_codes.h"
+#include "cli/flag_values.h"
 #include "cli/job_ids.h"
 #include "cli/job_tie.h"
 #include "cli/version.h"
@@ -54,9 +55,12 @@ absl::StatusOr<Action> PrepareRun(const Invocation& inv,
   run.working_dir = FLAGS_workdir;
   run.env = repeated.env;
   run.wait = FLAGS_wait;
-  // TODO(lead): --memory, --cpus, --pids-limit, --io-read-bps,
-  // --io-write-bps and --timeout are read and checked here (and listed in
-  // the entry's flags below).
+  absl::StatusOr<RunLimits> limits = ParseRunLimits(
+      LimitFlags{ExplicitFlag("memory"), ExplicitFlag("cpus"),
+                 ExplicitFlag("pids-limit"), ExplicitFlag("io-read-bps"),
+                 ExplicitFlag("io-write-bps"), ExplicitFlag("timeout")});
+  if (!limits.ok()) return limits.status();
+  run.limits = *std::move(limits);
   // Tied to the job before gRPC starts a thread (job_tie.h).
   if (run.wait) run.tie = &JobTie::Arm();
   Action action = Remote([run = std::move(run)](Session& session) {
@@ -70,10 +74,16 @@ absl::StatusOr<Action> PrepareGetOutput(const Invocation& inv,
                                         const RepeatedFlags&) {
   absl::StatusOr<std::vector<std::string>> ids = CheckJobIds(inv.arguments);
   if (!ids.ok()) return ids.status();
-  // TODO(lead): --tail=N is read here and passed on.
-  return Remote([id = (*ids)[0], follow = FLAGS_follow](Session& session) {
-    return GetOutput(session, id, follow);
-  });
+  std::optional<int64_t> tail;
+  if (std::optional<std::string> text = ExplicitFlag("tail")) {
+    absl::StatusOr<int64_t> lines = ParseTailLines(*text);
+    if (!lines.ok()) return lines.status();
+    tail = *lines;
+  }
+  return Remote(
+      [id = (*ids)[0], follow = FLAGS_follow, tail](Session& session) {
+        return GetOutput(session, id, follow, tail);
+      });
 }
 
 absl::StatusOr<Action> PrepareGetStatus(const Invocation& inv,
@@ -93,7 +103,7 @@ absl::StatusOr<Action> PrepareStop(const Invocation& inv,
   if (!ids.ok()) return ids.status();
   std::optional<absl::Duration> grace;  // unset: the server's --stop_grace
   if (std::optional<std::string> text = ExplicitFlag("grace")) {
-    absl::StatusOr<absl::Duration> parsed = ParseGracePeriod(*text);
+    absl::StatusOr<absl::Duration> parsed = ParseDurationFlag("grace", *text);
     if (!parsed.ok()) return parsed.status();
     grace = *parsed;
   }
@@ -116,9 +126,23 @@ absl::StatusOr<Action> PrepareWait(const Invocation& inv,
 absl::StatusOr<Action> PrepareList(const Invocation&, const RepeatedFlags&) {
   absl::StatusOr<OutputFormat> format = ParseOutputFormat(FLAGS_output);
   if (!format.ok()) return format.status();
-  // TODO(lead): --state=STATE is read here; ListJobs follows every page.
-  return Remote([format = *format](Session& session) {
-    return ListJobs(session, format);
+  cmdctl::v1::JobState state = cmdctl::v1::JOB_STATE_UNSPECIFIED;
+  if (std::optional<std::string> text = ExplicitFlag("state")) {
+    absl::StatusOr<cmdctl::v1::JobState> parsed = ParseStateFilter(*text);
+    if (!parsed.ok()) return parsed.status();
+    state = *parsed;
+  }
+  return Remote([format = *format, state](Session& session) {
+    return ListJobs(session, format, state);
+  });
+}
+
+absl::StatusOr<Action> PrepareRemove(const Invocation& inv,
+                                     const RepeatedFlags&) {
+  absl::StatusOr<std::vector<std::string>> ids = CheckJobIds(inv.arguments);
+  if (!ids.ok()) return ids.status();
+  return Remote([ids = *std::move(ids)](Session& session) {
+    return RemoveJobs(session, ids);
   });
 }
 
@@ -149,8 +173,10 @@ const std::vector<Command>& Commands() {
        {},
        "start a program as a job; print its id (or --wait for it)",
        "run [--as=LOGIN] [--wait] [--workdir=DIR] [--env=KEY=VALUE]... "
-       "PROGRAM [ARGS...]",
-       {"as", "wait", "workdir", "env"},
+       "[--memory=SIZE] [--cpus=N] [--pids-limit=N] [--io-read-bps=SIZE] "
+       "[--io-write-bps=SIZE] [--timeout=DURATION] PROGRAM [ARGS...]",
+       {"as", "wait", "workdir", "env", "memory", "cpus", "pids-limit",
+        "io-read-bps", "io-write-bps", "timeout"},
        ScanMode::kStopAtFirstArgument,
        1,
        -1,
@@ -164,13 +190,24 @@ const std::vector<Command>& Commands() {
        "SHELL, PATH, plus --env), stdin from /dev/null, in the run-as user's\n"
        "home unless --workdir.\n"
        "\n"
+       "Limits (each left out: the server's default, if it has one): --memory\n"
+       "(the job's processes are killed together when it runs out), --cpus,\n"
+       "--pids-limit, --io-read-bps and --io-write-bps (per block device).\n"
+       "Sizes are 512M, 2G, 10M (powers of 1024); --cpus=1.5 is one and a\n"
+       "half CPUs. --timeout=DURATION (500ms, 5s, 1m30s, 30m) stops the job\n"
+       "as `cmdctl stop` would once it has run that long. A server whose host\n"
+       "cannot enforce a limit refuses the job, naming the controller.\n"
+       "\n"
        "With --wait, cmdctl streams the job's stdout to stdout and its stderr\n"
        "to stderr and exits with the job's exit status (128+N when signal N\n"
        "ended it; 127 when PROGRAM does not exist, 126 when it cannot be\n"
        "executed; 255 when cmdctl itself fails). The job is tied to cmdctl,\n"
        "as with ssh: Ctrl-C, SIGTERM, SIGHUP or a closed stdout stops the job\n"
        "(SIGTERM, then SIGKILL after the server's grace period), and cmdctl\n"
-       "then ends by that same signal, so a shell loop stops too.\n"
+       "then ends by that same signal, so a shell loop stops too. If the\n"
+       "connection to cmdctld is lost (it restarts), cmdctl reconnects for\n"
+       "about 30s and goes on where it was, without losing or repeating a\n"
+       "byte.\n"
        "\n"
        "Examples:\n"
        "  cmdctl run ls -la\n"
@@ -178,6 +215,7 @@ const std::vector<Command>& Commands() {
        "  cmdctl run --wait make -C /srv/app test; echo \"exit $?\"\n"
        "  cmdctl run --as=deploy --workdir=/srv/app --env=MODE=prod "
        "./deploy.sh\n"
+       "  cmdctl run --memory=512M --cpus=1.5 --timeout=30m ./build.sh\n"
        "  cmdctl run -- -weird-program-name\n",
        Completes::kProgram,
        {},
@@ -185,21 +223,24 @@ const std::vector<Command>& Commands() {
       {"get-output",
        {"logs"},
        "print a job's stdout and stderr, following it",
-       "get-output [--follow=false] ID",
-       {"follow"},
+       "get-output [--follow=false] [--tail=N] ID",
+       {"follow", "tail"},
        ScanMode::kInterspersed,
        1,
        1,
        "missing job ID",
        "Writes the job's stdout to stdout and its stderr to stderr, byte for\n"
        "byte, from the first byte. Follows a running job until it ends;\n"
-       "--follow=false prints what is stored now and returns. Ctrl-C only\n"
-       "stops following: the job runs on. ID may be any unique prefix of one\n"
-       "of your job IDs.\n"
+       "--follow=false prints what is stored now and returns. --tail=N\n"
+       "starts each stream at the beginning of its last N lines (--tail=0:\n"
+       "only what comes from now on). Ctrl-C only stops following: the job\n"
+       "runs on. If the connection to cmdctld is lost (it restarts), cmdctl\n"
+       "reconnects for about 30s and goes on where it was. ID may be any\n"
+       "unique prefix of one of your job IDs.\n"
        "\n"
        "Examples:\n"
        "  cmdctl get-output 3f2a9c1e-...\n"
-       "  cmdctl logs 3f2a\n"
+       "  cmdctl logs --tail=20 3f2a\n"
        "  cmdctl get-output --follow=false 3f2a9c1e-... > out.txt 2> "
        "err.txt\n",
        Completes::kJobIds,
@@ -215,8 +256,10 @@ const std::vector<Command>& Commands() {
        -1,
        "missing job ID",
        "Shows each job's command, state in words (running, exited with code\n"
-       "N, killed by signal, stopped), run-as user, pid, start time and\n"
-       "duration; the job's control characters are shown escaped (\\033).\n"
+       "N, killed by signal, stopped; timed out, killed: out of memory),\n"
+       "run-as user, pid, start time and duration, and where set its limits,\n"
+       "timeout, resource usage and output sizes; the job's control\n"
+       "characters are shown escaped (\\033).\n"
        "--output=json prints the ProcessStatus message in the canonical\n"
        "proto3 JSON mapping (field names like exitCode, state as\n"
        "\"JOB_STATE_EXITED\", times in RFC 3339), one object per job.\n"
@@ -262,7 +305,10 @@ const std::vector<Command>& Commands() {
        "missing job ID",
        "Returns once every job has ended, and exits with the last one's exit\n"
        "status as `run --wait` would (128+N when signal N ended it; 255 when\n"
-       "cmdctl itself fails). Ctrl-C only stops waiting: the jobs run on.\n"
+       "cmdctl itself fails). Ctrl-C only stops waiting: the jobs run on. If\n"
+       "the connection to cmdctld is lost (it restarts), cmdctl reconnects "
+       "for\n"
+       "about 30s and goes on waiting.\n"
        "\n"
        "Examples:\n"
        "  id=$(cmdctl run make test); ...; cmdctl wait \"$id\"; echo $?\n"
@@ -273,8 +319,8 @@ const std::vector<Command>& Commands() {
       {"list",
        {"ps"},
        "list your jobs",
-       "list [--output=text|json]",
-       {"output"},
+       "list [--state=STATE] [--output=text|json]",
+       {"state", "output"},
        ScanMode::kInterspersed,
        0,
        0,
@@ -282,14 +328,37 @@ const std::vector<Command>& Commands() {
        "Lists the jobs your identity started, newest first, one per line in\n"
        "columns ID, STATE, EXIT/SIGNAL, STARTED, COMMAND (control characters\n"
        "escaped); --output=json prints the ListProcessesResponse message as\n"
-       "proto3 JSON.\n"
+       "proto3 JSON. --state=STATE lists only the jobs in that state:\n"
+       "running, exited, signaled, stopped or lost.\n"
        "\n"
        "Examples:\n"
        "  cmdctl list\n"
+       "  cmdctl ps --state=running\n"
        "  cmdctl list --output=json | jq -r '.processes[].jobId'\n",
        Completes::kNothing,
        {},
        &PrepareList},
+      {"rm",
+       {},
+       "remove ended jobs: their records and output",
+       "rm ID...",
+       {},
+       ScanMode::kInterspersed,
+       1,
+       -1,
+       "missing job ID",
+       "Removes each job's record and its stored output now, instead of when\n"
+       "the server's retention runs out, and prints `job ID: removed`. A\n"
+       "running job is not removed (stop it first); the others still are,\n"
+       "and the exit status is 1.\n"
+       "\n"
+       "Examples:\n"
+       "  cmdctl rm 3f2a9c1e-...\n"
+       "  cmdctl rm $(cmdctl list --state=exited --output=json | jq -r "
+       "'.processes[].jobId')\n",
+       Completes::kJobIds,
+       {},
+       &PrepareRemove},
       {"version",
        {},
        "print cmdctl's version",

@@ -12,6 +12,8 @@
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/job_ids.h"
+#include "cli/output_follow.h"
+#include "cli/reconnect.h"
 #include "common/file_util.h"
 
 namespace cmdctl::cli {
@@ -28,19 +30,32 @@ int PrintFormatted(const Session& session,
 
 }  // namespace
 
-int GetOutput(Session& session, const std::string& id_argument, bool follow) {
+int GetOutput(Session& session, const std::string& id_argument, bool follow,
+              std::optional<int64_t> tail) {
   ResolvedIds resolved = ResolveJobIds(session, {id_argument});
   if (resolved.failure) return Report(*resolved.failure);
   const std::string& job_id = resolved.ids[0];
+  FollowOptions options;
+  options.job_id = job_id;
+  options.follow = follow;
+  OutputPosition position = OutputPosition::FromStart();
+  if (tail.has_value() && *tail > 0) {
+    options.tail_lines = *tail;
+    position = OutputPosition::Unknown();
+  } else if (tail.has_value()) {
+    // --tail=0: nothing old; from where each stream ends now.
+    Reply<v1::ProcessStatus> status = CallWithReconnect(
+        session, [&] { return CallGetStatus(session, job_id); });
+    if (!status.ok())
+      return ReportFollowFailure(session, status.status, job_id);
+    position = OutputPosition::At(status.value.stdout_bytes(),
+                                  status.value.stderr_bytes());
+  }
   int write_errno = 0;
-  grpc::Status status = StreamOutput(
-      session, job_id, follow,
+  FollowResult result = FollowOutput(
+      session, options, position,
       [&write_errno](v1::OutputStream stream, absl::string_view data) {
-        const int fd =
-            stream == v1::OUTPUT_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
-        if (WriteAll(fd, data)) return true;
-        write_errno = errno;
-        return false;
+        return WriteJobOutput(stream, data, &write_errno);
       });
   // Our reader went away (`| head`): end as SIGPIPE would, quietly. The
   // job runs on: get-output only follows it.
@@ -49,7 +64,9 @@ int GetOutput(Session& session, const std::string& id_argument, bool follow) {
     return ReportOwnFailure(session, absl::StrCat("cannot write the output: ",
                                                   strerror(write_errno)));
   }
-  if (!status.ok()) return ReportRpc(status, session, job_id);
+  if (!result.status.ok()) {
+    return ReportFollowFailure(session, result.status, job_id);
+  }
   return kExitOk;
 }
 
@@ -100,8 +117,28 @@ int StopJobs(Session& session, const std::vector<std::string>& id_arguments,
   return exit_code;
 }
 
-int ListJobs(Session& session, OutputFormat format) {
-  Reply<std::vector<v1::ProcessStatus>> reply = CallListProcesses(session);
+int RemoveJobs(Session& session, const std::vector<std::string>& id_arguments) {
+  ResolvedIds resolved = ResolveJobIds(session, id_arguments);
+  if (resolved.failure) return Report(*resolved.failure);
+  int exit_code = kExitOk;
+  for (const std::string& job_id : resolved.ids) {
+    Reply<v1::RemoveProcessResponse> reply = CallRemoveProcess(session, job_id);
+    if (!reply.ok()) {
+      exit_code = ReportRpc(reply.status, session, job_id);
+      continue;
+    }
+    if (!PrintStdout(absl::StrCat("job ", job_id, ": removed\n"))) {
+      exit_code = session.failure_exit;
+    }
+  }
+  return exit_code;
+}
+
+int ListJobs(Session& session, OutputFormat format, v1::JobState state) {
+  v1::ListProcessesRequest request;
+  request.set_state(state);
+  Reply<std::vector<v1::ProcessStatus>> reply =
+      CallListProcesses(session, request);
   if (!reply.ok()) return ReportRpc(reply.status, session, "");
   if (format == OutputFormat::kJson) {
     v1::ListProcessesResponse response;

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "cli/flag_values.h"
 #include "cli/job_tie.h"
 #include "cli/session.h"
+#include "cmdctl/v1/cmdctl.pb.h"
 
 namespace cmdctl::cli {
 
@@ -23,6 +25,7 @@ struct RunOptions {
   std::string run_as;
   std::string working_dir;
   std::map<std::string, std::string> env;
+  RunLimits limits;  // --memory ... --timeout
   bool wait = false;
   // With `wait`: the job is tied to this process (job_tie.h); armed.
   JobTie* tie = nullptr;
@@ -39,13 +42,18 @@ enum class OutputFormat { kText, kJson };
 int RunJob(Session& session, const RunOptions& options);
 
 // Waits for every job to end, in order, and returns the last one's exit
-// status as `run --wait` would.
+// status as `run --wait` would. A running job is followed from the current
+// end of its output (nothing old is read), across lost connections.
 int WaitJobs(Session& session, const std::vector<std::string>& id_arguments);
 
 // --- The others (commands.cc) ---
 
-// Job stdout to our stdout, job stderr to our stderr, byte for byte.
-int GetOutput(Session& session, const std::string& id_argument, bool follow);
+// Job stdout to our stdout, job stderr to our stderr, byte for byte, from
+// the first stored byte, or with `tail` from the beginning of the last N
+// lines of each stream (0: from the current ends). A lost connection is
+// resumed where it left off (output_follow.h).
+int GetOutput(Session& session, const std::string& id_argument, bool follow,
+              std::optional<int64_t> tail);
 
 // Each job's status, in order (text: separated by blank lines; JSON: one
 // object after the other). Exit 1 if any was not found.
@@ -57,7 +65,13 @@ int GetStatus(Session& session, const std::vector<std::string>& id_arguments,
 int StopJobs(Session& session, const std::vector<std::string>& id_arguments,
              std::optional<absl::Duration> grace);
 
-int ListJobs(Session& session, OutputFormat format);
+// Removes the ended jobs (records and output), in order, printing each;
+// exit 1 if any could not be removed (a running one, an unknown one).
+int RemoveJobs(Session& session, const std::vector<std::string>& id_arguments);
+
+// Every page of the caller's jobs (`state`: only those;
+// JOB_STATE_UNSPECIFIED: all), newest first.
+int ListJobs(Session& session, OutputFormat format, cmdctl::v1::JobState state);
 
 }  // namespace cmdctl::cli
 

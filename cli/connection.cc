@@ -22,6 +22,12 @@ namespace {
 constexpr int kKeepaliveTimeMs = 10 * 1000;
 constexpr int kKeepaliveTimeoutMs = 10 * 1000;
 
+// After a lost connection the channel tries again after 250 ms, then backs
+// off to at most 2 s between attempts (gRPC's default reaches minutes), so
+// a restarted cmdctld is found again within about 2 s (reconnect.h).
+constexpr int kInitialReconnectBackoffMs = 250;
+constexpr int kMaxReconnectBackoffMs = 2000;
+
 }  // namespace
 
 std::shared_ptr<grpc::Channel> MakeChannel(
@@ -33,6 +39,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(
   // Keep pinging however long the call waits without data (gRPC stops
   // after two pings by default).
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              kInitialReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   return grpc::CreateCustomChannel(server, grpc::SslCredentials(credentials),
                                    args);
 }

@@ -1,5 +1,7 @@
 #include "cli/flags.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 DEFINE_string(server, "",
@@ -32,6 +34,30 @@ DEFINE_bool(follow, true,
 DEFINE_string(output, "text",
               "text, or json: the canonical proto3 JSON mapping, as grpcurl "
               "prints it (default values included)");
+// run's limits and timeout (SPEC §5a). Strings, parsed by limits.h, which
+// names the flag in its errors. Unset: the server's defaults.
+DEFINE_string(memory, "",
+              "memory limit of the job, e.g. 512M or 2G (powers of 1024); "
+              "its processes are killed together when it runs out");
+DEFINE_string(cpus, "",
+              "CPU limit of the job in CPUs, e.g. 1.5 (at most 3 decimals)");
+DEFINE_string(pids_limit, "",
+              "most processes and threads the job may have at once");
+DEFINE_string(io_read_bps, "",
+              "read rate limit of the job per block device, bytes per second, "
+              "e.g. 20M");
+DEFINE_string(io_write_bps, "",
+              "write rate limit of the job per block device, bytes per second, "
+              "e.g. 20M");
+DEFINE_string(timeout, "",
+              "stop the job (as `cmdctl stop` does) once it has run this long, "
+              "e.g. 30s, 1m30s, 2h (default: never)");
+DEFINE_string(tail, "",
+              "start with the last N lines of each stream (0: with nothing "
+              "old, only what the job writes from now on)");
+DEFINE_string(state, "",
+              "only the jobs in this state: running, exited, signaled, "
+              "stopped or lost");
 // No default here: the server's --stop_grace is the one default grace.
 DEFINE_string(grace, "",
               "time between SIGTERM and SIGKILL, e.g. 500ms, 5s, 1m30s "
@@ -46,9 +72,15 @@ const std::vector<std::string>& GlobalFlagNames() {
   return *names;
 }
 
+std::string GflagsName(const std::string& name) {
+  std::string out = name;
+  std::replace(out.begin(), out.end(), '-', '_');
+  return out;
+}
+
 gflags::CommandLineFlagInfo FlagInfo(const std::string& name) {
   gflags::CommandLineFlagInfo info;
-  gflags::GetCommandLineFlagInfo(name.c_str(), &info);
+  gflags::GetCommandLineFlagInfo(GflagsName(name).c_str(), &info);
   return info;
 }
 
@@ -77,7 +109,8 @@ absl::StatusOr<RepeatedFlags> ApplyFlags(const std::vector<FlagArg>& flags) {
       }
       repeated.env[flag.value.substr(0, eq)] = flag.value.substr(eq + 1);
     }
-    if (gflags::SetCommandLineOption(flag.name.c_str(), flag.value.c_str())
+    if (gflags::SetCommandLineOption(GflagsName(flag.name).c_str(),
+                                     flag.value.c_str())
             .empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid value '", flag.value, "' for --", flag.name));

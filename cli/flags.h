@@ -27,6 +27,14 @@ DECLARE_string(env);
 DECLARE_bool(follow);
 DECLARE_string(output);
 DECLARE_string(grace);
+DECLARE_string(memory);
+DECLARE_string(cpus);
+DECLARE_string(pids_limit);
+DECLARE_string(io_read_bps);
+DECLARE_string(io_write_bps);
+DECLARE_string(timeout);
+DECLARE_string(tail);
+DECLARE_string(state);
 
 namespace cmdctl::cli {
 
@@ -35,6 +43,10 @@ const std::vector<std::string>& GlobalFlagNames();
 
 // What args.h needs to know of `names`: whether each is boolean.
 FlagTable FlagTableOf(const std::vector<std::string>& names);
+
+// The gflags name of a flag as written on the command line: `pids-limit`
+// is gflags' `pids_limit` (C++ names have no dashes).
+std::string GflagsName(const std::string& name);
 
 // gflags' description of one of our flags (name, type, default, help text).
 gflags::CommandLineFlagInfo FlagInfo(const std::string& name);

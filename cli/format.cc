@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/duration.h"
+#include "common/units.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -250,6 +252,91 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts,
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S %Z", ToAbslTime(ts), tz);
 }
 
+std::string FormatLimits(const cmdctl::v1::ResourceLimits& limits) {
+  std::vector<std::string> parts;
+  if (limits.memory_bytes() > 0) {
+    parts.push_back(
+        absl::StrCat("memory ", FormatByteSize(limits.memory_bytes())));
+  }
+  if (limits.cpu_millicores() > 0) {
+    parts.push_back(absl::StrCat("cpus ", FormatCpus(limits.cpu_millicores())));
+  }
+  if (limits.pids() > 0) parts.push_back(absl::StrCat("pids ", limits.pids()));
+  const int64_t read = limits.io_read_bytes_per_second();
+  const int64_t write = limits.io_write_bytes_per_second();
+  if (read > 0 && write > 0) {
+    parts.push_back(absl::StrCat("io read ", FormatByteSize(read), "/s, write ",
+                                 FormatByteSize(write), "/s"));
+  } else if (read > 0) {
+    parts.push_back(absl::StrCat("io read ", FormatByteSize(read), "/s"));
+  } else if (write > 0) {
+    parts.push_back(absl::StrCat("io write ", FormatByteSize(write), "/s"));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string HumanBytes(int64_t bytes) {
+  if (bytes == 1) return "1 byte";
+  if (bytes < 1024) return absl::StrCat(bytes, " bytes");
+  return FormatByteSize(bytes);
+}
+
+std::string ExactBytes(int64_t bytes) {
+  if (bytes < 1024) return HumanBytes(bytes);
+  return absl::StrCat(bytes, " bytes (", FormatByteSize(bytes), ")");
+}
+
+std::string FormatUsage(const cmdctl::v1::ResourceUsage& usage) {
+  return absl::StrCat(
+      "CPU ", FormatDurationShort(FromProtoDuration(usage.cpu_user())),
+      " user, ", FormatDurationShort(FromProtoDuration(usage.cpu_system())),
+      " system; memory peak ", HumanBytes(usage.memory_peak_bytes()),
+      "; IO read ", HumanBytes(usage.io_read_bytes()), ", written ",
+      HumanBytes(usage.io_write_bytes()));
+}
+
+std::vector<std::string> StateNotes(const ProcessStatus& status) {
+  std::vector<std::string> notes;
+  if (status.timed_out()) {
+    notes.push_back(status.has_timeout()
+                        ? absl::StrCat("timed out (its timeout of ",
+                                       FormatDurationShort(
+                                           FromProtoDuration(status.timeout())),
+                                       " ran out)")
+                        : "timed out");
+  }
+  if (status.oom_killed()) {
+    notes.push_back(
+        status.limits().memory_bytes() > 0
+            ? absl::StrCat("killed: out of memory (limit ",
+                           FormatByteSize(status.limits().memory_bytes()), ")")
+            : "killed: out of memory");
+  }
+  return notes;
+}
+
+std::vector<std::string> OutputNotes(const ProcessStatus& status) {
+  std::vector<std::string> notes;
+  const bool any = status.stdout_bytes() > 0 || status.stderr_bytes() > 0 ||
+                   status.output_incomplete();
+  if (!any) return notes;
+  notes.push_back(absl::StrCat("stdout ", ExactBytes(status.stdout_bytes()),
+                               ", stderr ", ExactBytes(status.stderr_bytes())));
+  for (const auto& [name, dropped] :
+       {std::pair<const char*, int64_t>{"stdout",
+                                        status.stdout_discarded_bytes()},
+        {"stderr", status.stderr_discarded_bytes()}}) {
+    if (dropped > 0) {
+      notes.push_back(absl::StrCat("the output cap dropped the first ",
+                                   ExactBytes(dropped), " of ", name));
+    }
+  }
+  if (status.output_incomplete()) {
+    notes.push_back("output incomplete (a write to disk failed)");
+  }
+  return notes;
+}
+
 std::string FormatStatusText(const ProcessStatus& status, absl::Time now,
                              absl::TimeZone tz) {
   std::string out;
@@ -257,9 +344,18 @@ std::string FormatStatusText(const ProcessStatus& status, absl::Time now,
     absl::StrAppend(&out, label, std::string(10 - label.size(), ' '), value,
                     "\n");
   };
+  // `label` on the first line, the others under it.
+  auto lines = [&line](absl::string_view label,
+                       const std::vector<std::string>& values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      line(i == 0 ? label : "", values[i]);
+    }
+  };
   line("Job:", EscapeForTerminal(status.job_id()));
   line("Command:", CommandLine(status));
-  line("State:", DescribeState(status));
+  std::vector<std::string> state{DescribeState(status)};
+  for (std::string& note : StateNotes(status)) state.push_back(std::move(note));
+  lines("State:", state);
   line("Run as:", EscapeForTerminal(status.run_as()));
   line("Owner:", EscapeForTerminal(status.owner()));
   line("PID:", status.pid() > 0 ? absl::StrCat(status.pid()) : "-");
@@ -276,6 +372,14 @@ std::string FormatStatusText(const ProcessStatus& status, absl::Time now,
          absl::StrCat(absl::FormatDuration(std::max(d, absl::ZeroDuration())),
                       running ? " so far" : ""));
   }
+  const std::string limits = FormatLimits(status.limits());
+  if (!limits.empty()) line("Limits:", limits);
+  if (status.has_timeout() &&
+      FromProtoDuration(status.timeout()) > absl::ZeroDuration()) {
+    line("Timeout:", FormatDurationShort(FromProtoDuration(status.timeout())));
+  }
+  if (status.has_usage()) line("Usage:", FormatUsage(status.usage()));
+  lines("Output:", OutputNotes(status));
   return out;
 }
 

@@ -54,9 +54,27 @@ std::string CommandLine(const cmdctl::v1::ProcessStatus& status);
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts,
                             absl::TimeZone tz);
 
+// "memory 512M, cpus 1.5, pids 256, io read 20M/s, write 20M/s": the limits
+// that are set, in that order; empty for none.
+std::string FormatLimits(const cmdctl::v1::ResourceLimits& limits);
+
+// "CPU 1.2s user, 30ms system; memory peak 12.5M; IO read 0 bytes, written
+// 4K".
+std::string FormatUsage(const cmdctl::v1::ResourceUsage& usage);
+
+// What the state alone does not say: "timed out (its timeout of 1s ran
+// out)", "killed: out of memory (limit 512M)". Empty for neither.
+std::vector<std::string> StateNotes(const cmdctl::v1::ProcessStatus& status);
+
+// The output's sizes ("stdout 1258291 bytes (1.2M), stderr 12 bytes"), what
+// the output cap dropped of each, and "output incomplete (a write to disk
+// failed)". Empty for a job that wrote nothing.
+std::vector<std::string> OutputNotes(const cmdctl::v1::ProcessStatus& status);
+
 // A readable, multi-line description for `get-status` (ends with '\n'),
 // every field escaped for the terminal.
-// `now` gives the duration of a running job.
+// Limits, timeout, usage and output sizes are shown where set; the notes of
+// StateNotes under the state. `now` gives the duration of a running job.
 std::string FormatStatusText(const cmdctl::v1::ProcessStatus& status,
                              absl::Time now, absl::TimeZone tz);
 

@@ -15,9 +15,15 @@ namespace {
 // What a flag's value is, for the help text.
 std::string Placeholder(const std::string& name) {
   static const auto* names = new std::map<std::string, std::string>{
-      {"server", "HOST:PORT"}, {"cert", "FILE"},        {"key", "FILE"},
-      {"ca", "FILE"},          {"as", "LOGIN"},         {"workdir", "DIR"},
-      {"env", "KEY=VALUE"},    {"output", "text|json"}, {"grace", "DURATION"}};
+      {"server", "HOST:PORT"}, {"cert", "FILE"},
+      {"key", "FILE"},         {"ca", "FILE"},
+      {"as", "LOGIN"},         {"workdir", "DIR"},
+      {"env", "KEY=VALUE"},    {"output", "text|json"},
+      {"grace", "DURATION"},   {"memory", "SIZE"},
+      {"cpus", "N"},           {"pids-limit", "N"},
+      {"io-read-bps", "SIZE"}, {"io-write-bps", "SIZE"},
+      {"timeout", "DURATION"}, {"tail", "N"},
+      {"state", "STATE"}};
   auto it = names->find(name);
   return it == names->end() ? "VALUE" : it->second;
 }

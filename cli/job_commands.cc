@@ -1,45 +1,67 @@
 // run and wait: the commands whose exit status is a job's (SPEC §7). Their
 // own failures exit with the session's failure status (255), so that 1-254
-// always mean the job.
+// always mean the job. Both follow the job across a restart of cmdctld
+// (output_follow.h, reconnect.h).
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "cli/calls.h"
 #include "cli/commands.h"
+#include "cli/duration.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/job_ids.h"
-#include "common/file_util.h"
+#include "cli/output_follow.h"
+#include "cli/reconnect.h"
 
 namespace cmdctl::cli {
 namespace {
 
 namespace v1 = ::cmdctl::v1;
 
-// Follows the job until it has ended and returns its exit status
-// (WaitExitCode), or nullopt after reporting a failure of cmdctl's own.
-// `print`: its stdout to our stdout and its stderr to our stderr (run
+// The exit status of a job that has ended (WaitExitCode), or nullopt after
+// reporting why there is none: it was lost, or it has not ended.
+std::optional<int> EndedJobExit(const Session& session,
+                                const v1::ProcessStatus& status) {
+  std::optional<int> code = WaitExitCode(status);
+  if (code.has_value()) return code;
+  if (status.state() == v1::JOB_STATE_LOST) {
+    ReportOwnFailure(session, absl::StrCat("job ", status.job_id(),
+                                           " was lost: the server cannot know "
+                                           "how it ended (did the host reboot "
+                                           "while it ran?)"));
+  } else {
+    ReportOwnFailure(session,
+                     absl::StrCat("the output of job ", status.job_id(),
+                                  " ended but the job is still ",
+                                  StateWord(status.state())));
+  }
+  return std::nullopt;
+}
+
+// Follows the job from `position` until it has ended and returns its exit
+// status (WaitExitCode), or nullopt after reporting a failure of cmdctl's
+// own. `print`: its stdout to our stdout and its stderr to our stderr (run
 // --wait); otherwise the output is read and dropped (wait). `tie` (may be
 // null): the job is tied to this process (job_tie.h).
 std::optional<int> AwaitJobExit(Session& session, const std::string& job_id,
-                                bool print, JobTie* tie) {
+                                OutputPosition position, bool print,
+                                JobTie* tie) {
   int write_errno = 0;
-  // TODO(lead): once ProcessOutputRequest has stdout_offset/stderr_offset,
-  // `wait` starts at the current ends and receives no old output at all.
-  grpc::Status streamed = StreamOutput(
-      session, job_id, /*follow=*/true,
-      [&](v1::OutputStream stream, absl::string_view data) {
-        if (!print) return true;
-        const int fd =
-            stream == v1::OUTPUT_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO;
-        if (WriteAll(fd, data)) return true;
-        write_errno = errno;
-        // Our reader went away (`| head`): the job is tied to us.
-        if (write_errno == EPIPE && tie != nullptr) tie->StopForClosedOutput();
-        return false;
-      });
+  FollowOptions options;
+  options.job_id = job_id;
+  options.report_gaps = print;
+  FollowResult followed =
+      FollowOutput(session, options, position,
+                   [&](v1::OutputStream stream, absl::string_view data) {
+                     if (!print || WriteJobOutput(stream, data, &write_errno))
+                       return true;
+                     // Our reader went away (`| head`): the job is tied to us.
+                     if (write_errno == EPIPE && tie != nullptr)
+                       tie->StopForClosedOutput();
+                     return false;
+                   });
   if (tie != nullptr) tie->OutputEnded();  // dies here if a signal came
   if (write_errno == EPIPE) return kExitBrokenPipe;  // not tied: no job
   if (write_errno != 0) {
@@ -47,35 +69,21 @@ std::optional<int> AwaitJobExit(Session& session, const std::string& job_id,
                                            strerror(write_errno)));
     return std::nullopt;
   }
-  if (!streamed.ok()) {
-    ReportRpc(streamed, session, job_id);
+  if (!followed.status.ok()) {
+    ReportFollowFailure(session, followed.status, job_id,
+                        /*job_runs_on=*/true);
     return std::nullopt;
   }
-  Reply<v1::ProcessStatus> final_status = CallGetStatus(session, job_id);
+  Reply<v1::ProcessStatus> final_status = CallWithReconnect(
+      session, [&] { return CallGetStatus(session, job_id); });
   if (!final_status.ok()) {
-    ReportRpc(final_status.status, session, job_id);
+    ReportFollowFailure(session, final_status.status, job_id);
     return std::nullopt;
   }
-  std::optional<int> code = WaitExitCode(final_status.value);
-  if (code.has_value()) return code;
-  if (final_status.value.state() == v1::JOB_STATE_LOST) {
-    ReportOwnFailure(session, absl::StrCat("job ", job_id,
-                                           " was lost: the server cannot know "
-                                           "how it ended (did the host reboot "
-                                           "while it ran?)"));
-  } else {
-    ReportOwnFailure(session,
-                     absl::StrCat("the output of job ", job_id,
-                                  " ended but the job is still ",
-                                  StateWord(final_status.value.state()),
-                                  " (was cmdctld shut down?)"));
-  }
-  return std::nullopt;
+  return EndedJobExit(session, final_status.value);
 }
 
-}  // namespace
-
-int RunJob(Session& session, const RunOptions& options) {
+v1::RunProcessRequest RunRequest(const RunOptions& options) {
   v1::RunProcessRequest request;
   request.set_command(options.program);
   for (const std::string& arg : options.args) request.add_args(arg);
@@ -84,10 +92,19 @@ int RunJob(Session& session, const RunOptions& options) {
   for (const auto& [key, value] : options.env) {
     (*request.mutable_env())[key] = value;
   }
-  // TODO(lead): limits and timeout (--memory, --cpus, --pids-limit,
-  // --io-read-bps, --io-write-bps, --timeout) go into the request here.
+  *request.mutable_limits() = options.limits.limits;
+  if (options.limits.timeout.has_value()) {
+    *request.mutable_timeout() = ToProtoDuration(*options.limits.timeout);
+  }
+  return request;
+}
+
+}  // namespace
+
+int RunJob(Session& session, const RunOptions& options) {
   if (options.tie != nullptr) options.tie->Starting(session);
-  Reply<v1::RunProcessResponse> started = CallRunProcess(session, request);
+  Reply<v1::RunProcessResponse> started =
+      CallRunProcess(session, RunRequest(options));
   if (options.tie != nullptr) {
     options.tie->Started(started.ok() ? started.value.job_id() : "");
   }
@@ -102,7 +119,8 @@ int RunJob(Session& session, const RunOptions& options) {
   if (!options.wait) {
     return PrintStdout(job_id + "\n") ? kExitOk : kExitServerError;
   }
-  return AwaitJobExit(session, job_id, /*print=*/true, options.tie)
+  return AwaitJobExit(session, job_id, OutputPosition::FromStart(),
+                      /*print=*/true, options.tie)
       .value_or(session.failure_exit);
 }
 
@@ -111,8 +129,22 @@ int WaitJobs(Session& session, const std::vector<std::string>& id_arguments) {
   if (resolved.failure) return Report(*resolved.failure);
   int exit_code = kExitOk;
   for (const std::string& job_id : resolved.ids) {
-    std::optional<int> code =
-        AwaitJobExit(session, job_id, /*print=*/false, nullptr);
+    Reply<v1::ProcessStatus> status = CallWithReconnect(
+        session, [&] { return CallGetStatus(session, job_id); });
+    if (!status.ok()) {
+      ReportFollowFailure(session, status.status, job_id);
+      return session.failure_exit;
+    }
+    std::optional<int> code;
+    if (status.value.state() == v1::JOB_STATE_RUNNING) {
+      // Nothing old: only the end of the output matters here.
+      code = AwaitJobExit(session, job_id,
+                          OutputPosition::At(status.value.stdout_bytes(),
+                                             status.value.stderr_bytes()),
+                          /*print=*/false, nullptr);
+    } else {
+      code = EndedJobExit(session, status.value);
+    }
     if (!code.has_value()) return session.failure_exit;
     exit_code = *code;
   }

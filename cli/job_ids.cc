@@ -1,5 +1,7 @@
 #include "cli/job_ids.h"
 
+#include <map>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -11,9 +13,6 @@ namespace cmdctl::cli {
 namespace {
 
 bool IsDashAt(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
-
-// How many matches of an ambiguous prefix the message lists.
-constexpr size_t kMaxListedMatches = 10;
 
 }  // namespace
 
@@ -59,54 +58,88 @@ std::vector<std::string> IdsWithPrefix(
   return matches;
 }
 
+namespace {
+
+// A probe of this size tells no match, one match and several apart.
+constexpr int kProbePageSize = 2;
+
+// The caller's job ids starting with `prefix`: one ListProcesses of
+// kProbePageSize, and for an ambiguous prefix the rest of the pages (to
+// list every match).
+Reply<std::vector<std::string>> JobIdsWithPrefix(Session& session,
+                                                 const std::string& prefix) {
+  cmdctl::v1::ListProcessesRequest request;
+  request.set_job_id_prefix(prefix);
+  request.set_page_size(kProbePageSize);
+  Reply<cmdctl::v1::ListProcessesResponse> probe =
+      CallListPage(session, request);
+  if (!probe.ok()) return {probe.status};
+  Reply<std::vector<std::string>> ids;
+  for (const cmdctl::v1::ProcessStatus& job : probe.value.processes()) {
+    ids.value.push_back(job.job_id());
+  }
+  if (probe.value.next_page_token().empty()) return ids;
+  request.set_page_size(0);  // the server's page size for the rest
+  request.set_page_token(probe.value.next_page_token());
+  Reply<std::vector<cmdctl::v1::ProcessStatus>> rest =
+      CallListProcesses(session, request);
+  if (!rest.ok()) return {rest.status};
+  for (const cmdctl::v1::ProcessStatus& job : rest.value) {
+    ids.value.push_back(job.job_id());
+  }
+  return ids;
+}
+
+std::string AmbiguousMessage(const std::string& prefix,
+                             const std::vector<std::string>& matches) {
+  std::string message = absl::StrCat("cmdctl: job ID prefix '", prefix,
+                                     "' is ambiguous: ", matches.size(),
+                                     " of your jobs match; type more of it:");
+  for (const std::string& id : matches) {
+    absl::StrAppend(&message, "\n  ", EscapeForTerminal(id));
+  }
+  return message;
+}
+
+}  // namespace
+
 ResolvedIds ResolveJobIds(Session& session,
                           const std::vector<std::string>& arguments) {
   ResolvedIds resolved;
-  std::optional<std::vector<std::string>> known;  // listed once, if needed
+  std::map<std::string, std::string> looked_up;  // prefix -> its job id
   for (const std::string& argument : arguments) {
     if (IsWholeJobId(argument)) {
       resolved.ids.push_back(argument);
       continue;
     }
-    if (!known.has_value()) {
-      Reply<std::vector<cmdctl::v1::ProcessStatus>> list =
-          CallListProcesses(session);
-      if (!list.ok()) {
-        Failure failure = FailureFromRpc(
-            list.status, CallContext{session.server, "", /*connected=*/true,
-                                     session.verbose});
-        failure.exit_code = session.failure_exit;
-        return {{}, failure};
-      }
-      known.emplace();
-      for (const cmdctl::v1::ProcessStatus& job : list.value) {
-        known->push_back(job.job_id());
-      }
+    if (auto it = looked_up.find(argument); it != looked_up.end()) {
+      resolved.ids.push_back(it->second);
+      continue;
     }
-    std::vector<std::string> matches = IdsWithPrefix(argument, *known);
-    if (matches.empty()) {
+    Reply<std::vector<std::string>> matches =
+        JobIdsWithPrefix(session, argument);
+    if (!matches.ok()) {
+      Failure failure = FailureFromRpc(
+          matches.status,
+          CallContext{session.server, "", /*connected=*/true, session.verbose});
+      failure.exit_code = session.failure_exit;
+      return {{}, failure};
+    }
+    // The server matched the prefix; check it all the same (an older
+    // server ignores job_id_prefix and sends every job).
+    std::vector<std::string> ids = IdsWithPrefix(argument, matches.value);
+    if (ids.empty()) {
       return {{},
               Failure{session.failure_exit,
                       absl::StrCat("cmdctl: no job of yours has an ID starting "
                                    "with '",
                                    argument, "' (`cmdctl list` shows yours)")}};
     }
-    if (matches.size() > 1) {
-      const size_t listed = std::min(matches.size(), kMaxListedMatches);
-      std::string message =
-          absl::StrCat("cmdctl: job ID prefix '", argument,
-                       "' is ambiguous: ", matches.size(),
-                       " of your jobs match; type more of it:");
-      for (size_t i = 0; i < listed; ++i) {
-        absl::StrAppend(&message, "\n  ", EscapeForTerminal(matches[i]));
-      }
-      if (listed < matches.size()) {
-        absl::StrAppend(&message, "\n  ... and ", matches.size() - listed,
-                        " more");
-      }
-      return {{}, Failure{kExitUsage, std::move(message)}};
+    if (ids.size() > 1) {
+      return {{}, Failure{kExitUsage, AmbiguousMessage(argument, ids)}};
     }
-    resolved.ids.push_back(matches[0]);
+    looked_up[argument] = ids[0];
+    resolved.ids.push_back(ids[0]);
   }
   return resolved;
 }

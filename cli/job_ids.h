@@ -38,10 +38,11 @@ struct ResolvedIds {
 };
 
 // Resolves every argument: a whole id stands for itself (the server says if
-// it does not exist); a prefix is looked up among the caller's jobs, all
-// prefixes with one ListProcesses (CallListProcesses). A prefix no job has
-// fails with the session's failure status; one that several jobs have is a
-// usage error (2) listing them.
+// it does not exist); a prefix is looked up among the caller's jobs with
+// ListProcesses' job_id_prefix, one call per distinct prefix (a page of
+// two tells none, one and several apart; the matches of an ambiguous prefix
+// are all listed). A prefix no job has fails with the session's failure
+// status; one that several jobs have is a usage error (2) listing them.
 ResolvedIds ResolveJobIds(Session& session,
                           const std::vector<std::string>& arguments);
 

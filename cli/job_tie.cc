@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/calls.h"
 #include "cli/process_exit.h"
+#include "cli/reconnect.h"
 #include "common/file_util.h"
 
 namespace cmdctl::cli {
@@ -143,23 +144,28 @@ void JobTie::StartStop() {
     session = session_;
     job_id = job_id_;
   }
-  // The server's default grace (std::nullopt), and so no deadline: see
-  // StartStopProcess.
-  StartStopProcess(
-      *session, job_id, std::nullopt,
-      [this, session, job_id](Reply<cmdctl::v1::ProcessStatus> reply) {
-        int signal;
-        {
-          absl::MutexLock lock(&mu_);
-          stop_answered_ = true;
-          signal = signal_;
-        }
-        if (reply.ok()) return;  // dies once the output has ended
-        // The job may keep running: say so, and end without waiting for an
-        // output that may never end.
-        ReportRpc(reply.status, *session, job_id);
-        DieBySignal(signal);
-      });
+  // On a thread of its own: across a lost connection (a restart of
+  // cmdctld) the stop is sent again once the server is back
+  // (CallWithReconnect), which takes waiting. It starts with the tied
+  // signals blocked, as every thread does after Arm().
+  std::thread([this, session, job_id] {
+    // The server's default grace (std::nullopt), and so no deadline: see
+    // StartStopProcess.
+    Reply<cmdctl::v1::ProcessStatus> reply = CallWithReconnect(*session, [&] {
+      return std::move(CallStopProcesses(*session, {job_id}, std::nullopt)[0]);
+    });
+    int signal;
+    {
+      absl::MutexLock lock(&mu_);
+      stop_answered_ = true;
+      signal = signal_;
+    }
+    if (reply.ok()) return;  // dies once the output has ended
+    // The job may keep running: say so, and end without waiting for an
+    // output that may never end.
+    ReportFollowFailure(*session, reply.status, job_id, /*job_runs_on=*/true);
+    DieBySignal(signal);
+  }).detach();
 }
 
 void JobTie::WaitForStopAndDie() {

@@ -11,9 +11,11 @@
 // the job is stopped first). Once the job exists, a signal starts an
 // asynchronous StopProcess; the output keeps streaming meanwhile (the job's
 // last words are shown) and cmdctl dies once the stop has answered and the
-// output has ended. A second signal ends cmdctl at once (the stop goes on on
-// the server). A signal that was ignored when cmdctl started (nohup, a
-// shell's background job) stays ignored: it ties nothing.
+// output has ended; across a restart of cmdctld the stop is sent again once
+// the server is back, and the output resumes (reconnect.h). A second signal
+// ends cmdctl at once (the stop goes on on the server). A signal that was
+// ignored when cmdctl started (nohup, a shell's background job) stays
+// ignored: it ties nothing.
 #ifndef CMDCTL_CLI_JOB_TIE_H_
 #define CMDCTL_CLI_JOB_TIE_H_
 
@@ -63,8 +65,8 @@ class JobTie {
   // Marks the stop as started if it can and should start: a signal came,
   // the job exists, no stop yet. The caller then calls StartStop unlocked.
   bool ClaimStopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sends the asynchronous StopProcess of the job (no lock held: it is a
-  // call into gRPC).
+  // Sends the StopProcess of the job from a thread of its own, again after
+  // a lost connection (no lock held: it calls into gRPC and waits).
   void StartStop() ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until the stop has answered, then dies by the signal.
   [[noreturn]] void WaitForStopAndDie() ABSL_LOCKS_EXCLUDED(mu_);

@@ -1,5 +1,6 @@
 #include "cli/session.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,15 @@ int ReportOwnFailure(const Session& session, absl::string_view message) {
 
 bool PrintStdout(absl::string_view text) {
   return WriteAll(STDOUT_FILENO, text);
+}
+
+bool WriteJobOutput(cmdctl::v1::OutputStream stream, absl::string_view data,
+                    int* write_errno) {
+  const int fd = stream == cmdctl::v1::OUTPUT_STREAM_STDERR ? STDERR_FILENO
+                                                            : STDOUT_FILENO;
+  if (WriteAll(fd, data)) return true;
+  *write_errno = errno;
+  return false;
 }
 
 }  // namespace cmdctl::cli

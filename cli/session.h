@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "cli/exit_codes.h"
 #include "cmdctl/v1/cmdctl.grpc.pb.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 
 namespace cmdctl::cli {
@@ -17,6 +18,9 @@ namespace cmdctl::cli {
 struct Session {
   std::string server;  // as dialled, for messages
   std::unique_ptr<cmdctl::v1::ProcessService::Stub> stub;
+  // The stub's channel: reconnect.h waits on it after a lost connection
+  // (null: it does not wait, as for a test's in-process channel).
+  std::shared_ptr<grpc::Channel> channel;
   // The exit status of cmdctl's own failures (a server error, a lost
   // connection): 1, or 255 for the commands whose exit status is a job's
   // (run --wait, wait), so that 1-254 always mean the job.
@@ -38,6 +42,11 @@ int ReportOwnFailure(const Session& session, absl::string_view message);
 
 // Writes `text` to stdout; false (errno set) if it could not.
 bool PrintStdout(absl::string_view text);
+
+// Writes a job's output: its stdout to our stdout, its stderr to our
+// stderr. False with *write_errno set if it could not.
+bool WriteJobOutput(cmdctl::v1::OutputStream stream, absl::string_view data,
+                    int* write_errno);
 
 }  // namespace cmdctl::cli
 

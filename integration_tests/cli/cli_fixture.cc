@@ -22,7 +22,7 @@ std::string Describe(const ProcessResult& r) {
 TestUser* CliTest::user_ = nullptr;
 TempDir* CliTest::dir_ = nullptr;
 TestCa* CliTest::ca_ = nullptr;
-BackgroundProcess* CliTest::server_ = nullptr;
+ServerProcess* CliTest::server_ = nullptr;
 std::string CliTest::address_, CliTest::server_log_, CliTest::ca_pem_,
     CliTest::server_pem_, CliTest::server_key_, CliTest::alice_pem_,
     CliTest::alice_key_, CliTest::bob_pem_, CliTest::bob_key_,
@@ -61,15 +61,25 @@ void CliTest::SetUpTestSuite() {
   dir_->WriteFile("home/.config/cmdctl/client.key", alice.key_pem);
   dir_->WriteFile("home/.config/cmdctl/ca.pem", ca_->cert_pem());
 
-  const std::string port_file = d + "/port";
-  server_log_ = d + "/cmdctld.log";
-  server_ = new BackgroundProcess(
-      {CMDCTLD_BIN, "--listen=127.0.0.1:0", "--port_file=" + port_file,
-       "--cert=" + server_pem_, "--key=" + server_key_, "--ca=" + ca_pem_},
-      server_log_);
-  std::optional<std::string> port = WaitForLine(port_file, "", *server_);
-  ASSERT_TRUE(port.has_value()) << "cmdctld did not start; see " << server_log_;
-  address_ = "127.0.0.1:" + *port;
+  absl::StatusOr<std::unique_ptr<ServerProcess>> shared =
+      ServerProcess::Start(ServerOptions("shared", {}));
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  server_ = shared->release();
+  server_log_ = server_->log_path();
+  address_ = server_->address();
+}
+
+ServerProcessOptions CliTest::ServerOptions(
+    const std::string& name, const std::vector<std::string>& flags) {
+  ServerProcessOptions options;
+  options.binary = CMDCTLD_BIN;
+  options.ca_path = ca_pem_;
+  options.cert_path = server_pem_;
+  options.key_path = server_key_;
+  options.work_dir = absl::StrCat(dir_->path(), "/", name);
+  mkdir(options.work_dir.c_str(), 0755);
+  options.extra_flags = flags;
+  return options;
 }
 
 void CliTest::TearDownTestSuite() {
@@ -125,8 +135,9 @@ std::string CliTest::UniqueMarker(const std::string& name) {
   return absl::StrCat(name, "-", getpid(), "-", ++counter);
 }
 
-std::vector<cmdctl::v1::ProcessStatus> CliTest::AliceJobs() {
-  ProcessResult r = Cli({"list", "--output=json"});
+std::vector<cmdctl::v1::ProcessStatus> CliTest::AliceJobs(
+    const std::string& address) {
+  ProcessResult r = Cli({"list", "--output=json"}, AliceEnv(address));
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   cmdctl::v1::ListProcessesResponse list;
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &list).ok())
@@ -148,8 +159,9 @@ std::vector<cmdctl::v1::ProcessStatus> CliTest::JobsWithArg(
   return jobs;
 }
 
-int CliTest::ServerRequests(const std::string& method) {
-  std::ifstream in(server_log_);
+int CliTest::ServerRequests(const std::string& method,
+                            const std::string& log) {
+  std::ifstream in(log.empty() ? server_log_ : log);
   std::stringstream content;
   content << in.rdbuf();
   const std::string text = content.str();
@@ -164,27 +176,41 @@ int CliTest::ServerRequests(const std::string& method) {
 
 ExtraServer CliTest::StartServer(const std::string& name,
                                  const std::vector<std::string>& flags) {
-  const std::string port_file = absl::StrCat(dir_->path(), "/", name, "-port");
-  std::vector<std::string> argv{CMDCTLD_BIN,
-                                "--listen=127.0.0.1:0",
-                                "--port_file=" + port_file,
-                                "--cert=" + server_pem_,
-                                "--key=" + server_key_,
-                                "--ca=" + ca_pem_};
-  argv.insert(argv.end(), flags.begin(), flags.end());
   ExtraServer server;
-  server.process = std::make_unique<BackgroundProcess>(
-      argv, absl::StrCat(dir_->path(), "/", name, "-cmdctld.log"));
-  std::optional<std::string> port = WaitForLine(port_file, "", *server.process);
-  EXPECT_TRUE(port.has_value()) << "cmdctld " << name << " did not start";
-  if (port.has_value()) server.address = "127.0.0.1:" + *port;
+  server.options = ServerOptions(name, flags);
+  absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+      ServerProcess::Start(server.options);
+  EXPECT_TRUE(process.ok()) << "cmdctld " << name << ": " << process.status();
+  if (!process.ok()) return server;
+  server.process = *std::move(process);
+  server.address = server.process->address();
+  // Restarts listen where the first start did.
+  server.options.extra_flags.push_back(
+      absl::StrCat("--listen=", server.address));
   return server;
 }
 
-std::string CliTest::Start(const std::vector<std::string>& run_args) {
+void CliTest::KillServer(ExtraServer& server) {
+  ASSERT_NE(server.process, nullptr);
+  server.process->Kill();
+  server.process->ForgetJobs();  // the next one owns them
+  server.process.reset();
+}
+
+void CliTest::RestartServer(ExtraServer& server) {
+  ASSERT_EQ(server.process, nullptr);
+  absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+      ServerProcess::Start(server.options);
+  ASSERT_TRUE(process.ok()) << process.status();
+  server.process = *std::move(process);
+  ASSERT_EQ(server.process->address(), server.address);
+}
+
+std::string CliTest::Start(const std::vector<std::string>& run_args,
+                           const std::string& address) {
   std::vector<std::string> args{"run"};
   args.insert(args.end(), run_args.begin(), run_args.end());
-  ProcessResult r = Cli(args);
+  ProcessResult r = Cli(args, AliceEnv(address));
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, MatchesRegex(kUuidLine)) << Describe(r);
   return r.out.substr(0, r.out.size() - 1);
@@ -195,8 +221,9 @@ void CliTest::AwaitEnd(const std::string& id) {
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
 }
 
-cmdctl::v1::ProcessStatus CliTest::StatusJson(const std::string& id) {
-  ProcessResult r = Cli({"get-status", "--output=json", id});
+cmdctl::v1::ProcessStatus CliTest::StatusJson(const std::string& id,
+                                              const std::string& address) {
+  ProcessResult r = Cli({"get-status", "--output=json", id}, AliceEnv(address));
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   cmdctl::v1::ProcessStatus status;
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &status).ok())

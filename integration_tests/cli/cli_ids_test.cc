@@ -131,9 +131,15 @@ TEST_F(CliIdsTest, AWholeIdNeedsNoListCall) {
   EXPECT_EQ(Cli({"get-status", id}).exit_code, 0);
   EXPECT_EQ(Cli({"stop", id}).exit_code, 0);
   EXPECT_EQ(ServerRequests("ListProcesses"), before);
-  // A prefix is looked up: one list for all the prefixes of a command.
+  // A prefix is looked up by the server: one ListProcesses per distinct
+  // prefix, however many jobs there are.
   EXPECT_EQ(Cli({"get-status", prefix, prefix}).exit_code, 0);
   EXPECT_EQ(ServerRequests("ListProcesses"), before + 1);
+  const std::string other = Start({"true"});
+  const std::string other_prefix = UniquePrefix(other);  // lists the jobs
+  const int before_two = ServerRequests("ListProcesses");
+  EXPECT_EQ(Cli({"get-status", prefix, other_prefix, prefix}).exit_code, 0);
+  EXPECT_EQ(ServerRequests("ListProcesses"), before_two + 2);
 }
 
 TEST_F(CliIdsTest, StopTakesSeveralJobsAndStopsThemTogether) {

@@ -186,8 +186,8 @@ TEST_F(CliTest, RunWaitOwnFailuresExit255SoThatOneTo254MeanTheJob) {
   EXPECT_EQ(Cli({"--server=" + address, "run", "true"}).exit_code, 1);
 }
 
-TEST_F(CliTest, ServerShutdownWhileWaitingIsOneLineNamingTheServer) {
-  // A server of its own, to shut down.
+TEST_F(CliTest, AServerThatStaysGoneEndsRunWaitAndGetOutputAfterAbout30s) {
+  // A server of its own, to shut down for good.
   ExtraServer server = StartServer("shutdown");
   ASSERT_FALSE(server.address.empty());
   const std::string& address = server.address;
@@ -196,13 +196,28 @@ TEST_F(CliTest, ServerShutdownWhileWaitingIsOneLineNamingTheServer) {
       {"run", "--wait", "sh", "-c", "echo started; exec sleep 1000"}, log,
       address);
   ASSERT_TRUE(WaitForLine(log, "started", *waiter).has_value());
-  server.process->Stop();  // SIGTERM: graceful shutdown
-  // cmdctl's own failure: 255, not a job's status.
-  EXPECT_EQ(waiter->Wait(absl::Seconds(60)), 255);
-  std::optional<std::string> message = WaitForLine(log, "cmdctl: ", *waiter);
-  ASSERT_TRUE(message.has_value());
-  EXPECT_THAT(*message,
-              AllOf(HasSubstr("lost the connection"), HasSubstr(address)));
+  const std::string follower_log = dir_->path() + "/shutdown-follower.log";
+  const std::string id = AliceJobs(address)[0].job_id();
+  std::unique_ptr<BackgroundProcess> follower =
+      CliInBackground({"get-output", id}, follower_log, address);
+  ASSERT_TRUE(WaitForLine(follower_log, "started", *follower).has_value());
+  const absl::Time shut_down = absl::Now();
+  server.process->Signal(SIGTERM);  // graceful shutdown; no restart
+  // They try to reconnect for about 30 s, then give up: cmdctl's own
+  // failure, 255 for run --wait (not a job's status), 1 for get-output.
+  EXPECT_EQ(waiter->Wait(absl::Seconds(90)), 255);
+  EXPECT_EQ(follower->Wait(absl::Seconds(30)), 1);
+  EXPECT_GE(absl::Now() - shut_down, absl::Seconds(29));
+  for (const std::string& file : {log, follower_log}) {
+    std::optional<std::string> message = WaitForLine(file, "cmdctl: ", *waiter);
+    ASSERT_TRUE(message.has_value()) << file;
+    EXPECT_THAT(*message, AllOf(HasSubstr("lost the connection"),
+                                HasSubstr(address),
+                                HasSubstr("could not get it back within 30s")))
+        << file;
+  }
+  EXPECT_THAT(*WaitForLine(log, "cmdctl: ", *waiter),
+              HasSubstr("job " + id + " runs on"));
 }
 
 TEST_F(CliTest, ClosedStdoutEndsQuietlyLikeSigpipe) {

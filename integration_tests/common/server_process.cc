@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "integration_tests/common/runnable_copy.h"
+#include "os_adapter/host_job_state.h"
 #include "os_adapter/monitor_files.h"
 
 extern char** environ;
@@ -224,21 +225,28 @@ void KillJobsOf(const std::string& state_dir) {
     const std::string id = e->d_name;
     if (id == "." || id == "..") continue;
     const std::string dir = absl::StrCat(jobs, "/", id);
+    // Only a job whose monitor still runs (the same process: pid and start
+    // time) is running. An ended job's pids are stale: with pid_max at
+    // 32768 they are soon another process's, and killing them would kill
+    // a stranger (another test's server or monitor).
+    absl::StatusOr<HostJobState> state =
+        DecodeHostJobState(ReadFileOrEmpty(dir + "/host_state"));
+    if (!state.ok() || state->monitor_pid <= 0) continue;
+    absl::StatusOr<uint64_t> start = ProcessStartTime(state->monitor_pid);
+    if (!start.ok() || *start != state->monitor_start) continue;
     // Its cgroup, whole; or its process group.
-    const std::string state = ReadFileOrEmpty(dir + "/host_state");
-    for (absl::string_view line : absl::StrSplit(state, '\n')) {
-      std::string parent;
-      if (absl::ConsumePrefix(&line, "cgroup_parent=") &&
-          absl::CUnescape(line, &parent) && !parent.empty()) {
-        const std::string kill_file =
-            absl::StrCat(parent, "/", id, "/cgroup.kill");
-        const int fd = open(kill_file.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-          (void)!write(fd, "1", 1);
-          close(fd);
-        }
+    if (!state->cgroup_parent.empty()) {
+      const std::string kill_file =
+          absl::StrCat(state->cgroup_parent, "/", id, "/cgroup.kill");
+      const int fd = open(kill_file.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        const bool killed = write(fd, "1", 1) == 1;
+        close(fd);
+        if (killed) continue;
       }
     }
+    // The monitor, alive, has not reaped the job: its pid (the group's id)
+    // is still the job's.
     const int fd = open((dir + "/status").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       int32_t pid = 0;

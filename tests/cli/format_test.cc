@@ -132,6 +132,105 @@ TEST(FormatStatusTextTest, EndedJob) {
             "Duration: 1m30.5s\n");
 }
 
+google::protobuf::Duration Seconds(int64_t seconds, int32_t nanos = 0) {
+  google::protobuf::Duration d;
+  d.set_seconds(seconds);
+  d.set_nanos(nanos);
+  return d;
+}
+
+// A job with every field of SPEC §5a and §6 set.
+ProcessStatus Limited() {
+  ProcessStatus s = Exited(0);
+  s.set_state(cmdctl::v1::JOB_STATE_STOPPED);
+  s.set_signal(SIGTERM);
+  s.set_timed_out(true);
+  s.set_oom_killed(true);
+  *s.mutable_timeout() = Seconds(1);
+  cmdctl::v1::ResourceLimits* l = s.mutable_limits();
+  l->set_memory_bytes(int64_t{512} << 20);
+  l->set_cpu_millicores(1500);
+  l->set_pids(256);
+  l->set_io_read_bytes_per_second(int64_t{20} << 20);
+  l->set_io_write_bytes_per_second(int64_t{20} << 20);
+  cmdctl::v1::ResourceUsage* u = s.mutable_usage();
+  *u->mutable_cpu_user() = Seconds(1, 500000000);
+  *u->mutable_cpu_system() = Seconds(0, 250000000);
+  u->set_memory_peak_bytes(13107200);
+  u->set_io_write_bytes(4096);
+  s.set_stdout_bytes(1258291);
+  s.set_stderr_bytes(12);
+  s.set_stdout_discarded_bytes(524288);
+  s.set_output_incomplete(true);
+  return s;
+}
+
+TEST(FormatStatusTextTest, LimitsTimeoutUsageAndOutputWhereSet) {
+  const std::string text = FormatStatusText(
+      Limited(), absl::FromUnixSeconds(kStart + 1000), absl::UTCTimeZone());
+  EXPECT_EQ(text,
+            "Job:      11111111-2222-4333-8444-555555555555\n"
+            "Command:  sh -c 'exit 3'\n"
+            "State:    stopped: terminated by SIGTERM (15)\n"
+            "          timed out (its timeout of 1s ran out)\n"
+            "          killed: out of memory (limit 512M)\n"
+            "Run as:   alice\n"
+            "Owner:    alice\n"
+            "PID:      4242\n"
+            "Started:  2026-11-27 14:00:00.250 UTC\n"
+            "Ended:    2026-11-27 14:01:30.750 UTC\n"
+            "Duration: 1m30.5s\n"
+            "Limits:   memory 512M, cpus 1.5, pids 256, io read 20M/s, write "
+            "20M/s\n"
+            "Timeout:  1s\n"
+            "Usage:    CPU 1.5s user, 250ms system; memory peak 12.5M; IO read "
+            "0 bytes, written 4K\n"
+            "Output:   stdout 1258291 bytes (1.2M), stderr 12 bytes\n"
+            "          the output cap dropped the first 524288 bytes (512K) of "
+            "stdout\n"
+            "          output incomplete (a write to disk failed)\n");
+}
+
+TEST(FormatStatusTextTest, OutputSizesWithoutDropsOrFailure) {
+  ProcessStatus s = Exited(0);
+  s.set_stderr_bytes(1);
+  const std::string text =
+      FormatStatusText(s, absl::Now(), absl::UTCTimeZone());
+  EXPECT_THAT(text, HasSubstr("Output:   stdout 0 bytes, stderr 1 byte\n"));
+  EXPECT_THAT(text, Not(HasSubstr("dropped")));
+  EXPECT_THAT(text, Not(HasSubstr("incomplete")));
+  EXPECT_THAT(text, Not(HasSubstr("Limits:")));
+  EXPECT_THAT(text, Not(HasSubstr("Timeout:")));
+  EXPECT_THAT(text, Not(HasSubstr("Usage:")));
+}
+
+TEST(FormatStatusTextTest, OomKillWithoutALimitAndTimeoutOfAnEndedJob) {
+  ProcessStatus s = Exited(0);
+  s.set_state(cmdctl::v1::JOB_STATE_SIGNALED);
+  s.set_signal(SIGKILL);
+  s.set_oom_killed(true);
+  EXPECT_THAT(StateNotes(s), ElementsAre("killed: out of memory"));
+  s.set_oom_killed(false);
+  s.set_timed_out(true);
+  EXPECT_THAT(StateNotes(s), ElementsAre("timed out"));
+  *s.mutable_timeout() = Seconds(90);
+  EXPECT_THAT(StateNotes(s),
+              ElementsAre("timed out (its timeout of 1m30s ran out)"));
+}
+
+TEST(FormatLimitsTest, OnlyTheLimitsThatAreSet) {
+  cmdctl::v1::ResourceLimits l;
+  EXPECT_EQ(FormatLimits(l), "");
+  l.set_io_write_bytes_per_second(int64_t{10} << 20);
+  EXPECT_EQ(FormatLimits(l), "io write 10M/s");
+  l.clear_io_write_bytes_per_second();
+  l.set_io_read_bytes_per_second(1536);
+  EXPECT_EQ(FormatLimits(l), "io read 1.5K/s");
+  l.set_cpu_millicores(250);
+  l.set_pids(64);
+  EXPECT_EQ(FormatLimits(l), "cpus 0.25, pids 64, io read 1.5K/s");
+}
+
 TEST(FormatStatusTextTest, RunningJobDurationSoFarAndNoEnd) {
   ProcessStatus s = Exited(0);
   s.set_state(cmdctl::v1::JOB_STATE_RUNNING);
@@ -213,6 +312,26 @@ TEST(FormatJsonTest, CanonicalProto3JsonThatRoundTrips) {
   // Defaults are printed, so a script can read exitCode 0.
   EXPECT_THAT(*json, HasSubstr("\"exitCode\": 0"));
   EXPECT_THAT(*json, HasSubstr("\"stopRequested\": false"));
+  ProcessStatus parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &parsed).ok());
+  EXPECT_EQ(parsed.SerializeAsString(), s.SerializeAsString());
+}
+
+TEST(FormatJsonTest, LimitsUsageAndOutputFieldsInCanonicalJson) {
+  ProcessStatus s = Limited();
+  absl::StatusOr<std::string> json = FormatJson(s);
+  ASSERT_TRUE(json.ok()) << json.status();
+  // int64 as strings, Durations as "1.500s", as the proto3 mapping says.
+  for (const char* field :
+       {"\"memoryBytes\": \"536870912\"", "\"cpuMillicores\": \"1500\"",
+        "\"pids\": \"256\"", "\"ioReadBytesPerSecond\": \"20971520\"",
+        "\"timeout\": \"1s\"", "\"cpuUser\": \"1.500s\"",
+        "\"memoryPeakBytes\": \"13107200\"", "\"oomKilled\": true",
+        "\"timedOut\": true", "\"stdoutBytes\": \"1258291\"",
+        "\"stdoutDiscardedBytes\": \"524288\"",
+        "\"stderrDiscardedBytes\": \"0\"", "\"outputIncomplete\": true"}) {
+    EXPECT_THAT(*json, HasSubstr(field));
+  }
   ProcessStatus parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &parsed).ok());
   EXPECT_EQ(parsed.SerializeAsString(), s.SerializeAsString());
