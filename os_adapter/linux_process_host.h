@@ -19,6 +19,10 @@
 //
 // Every public method is thread-safe.
 //
+// Files: linux_process_host.cc (set-up, restarts, signals, the lifecycle),
+// linux_process_host_start.cc (Start), linux_process_host_output.cc
+// (reading and removing output), linux_process_host_job.h (a job's state).
+//
 // Output notifications: a reader that waits sets the want_notify flag of
 // the monitor's status page; the monitor answers the next growth of the
 // output with a byte on its notify FIFO (monitor_files.h), which the host
