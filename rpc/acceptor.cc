@@ -167,12 +167,13 @@ void Acceptor::Admit(int fd, int listener, const std::string& peer) {
     handoff_(fd, listener);
     return;
   }
-  close(fd);
+  // Counted before the close: whoever sees the close sees the count.
   int64_t refused;
   {
     absl::MutexLock lock(&mu_);
     refused = ++stats_.refused;
   }
+  close(fd);
   const bool in_all = verdict == ConnectionTable::Verdict::kTooManyInAll;
   absl::Time& last_log = last_refusal_log_[in_all ? 0 : 1];
   if (now - last_log >= kRefusalLogInterval) {
@@ -221,13 +222,15 @@ void Acceptor::Shed(int listener) {
       if (errno == EINTR) continue;
       break;
     }
+    {
+      absl::MutexLock lock(&mu_);  // counted before the close, as refusals
+      ++stats_.shed;
+    }
     close(fd);
     ++shed;
   }
   reserve_ = OpenReserve();  // may fail while fds are short: retried later
   shed_since_exhausted_ += shed;
-  absl::MutexLock lock(&mu_);
-  stats_.shed += shed;
 }
 
 }  // namespace cmdctl
