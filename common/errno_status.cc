@@ -29,9 +29,34 @@ std::string ErrnoText(int err) {
   return strerror_r(err, buf, sizeof(buf));
 }
 
+const char* ResourceErrnoName(int err) {
+  switch (err) {
+    case EMFILE:
+      return "EMFILE";
+    case ENFILE:
+      return "ENFILE";
+    case ENOMEM:
+      return "ENOMEM";
+    case EAGAIN:
+      return "EAGAIN";
+    case ENOSPC:
+      return "ENOSPC";
+    case EDQUOT:
+      return "EDQUOT";
+    case ENOBUFS:
+      return "ENOBUFS";
+    default:
+      return "";
+  }
+}
+
 absl::Status ErrnoStatus(int err, absl::string_view what, ErrnoCause cause) {
-  const std::string message = absl::StrCat(what, ": ", ErrnoText(err));
-  if (IsResourceErrno(err)) return absl::ResourceExhaustedError(message);
+  std::string message = absl::StrCat(what, ": ", ErrnoText(err));
+  if (IsResourceErrno(err)) {
+    // The operator looks up the limit by the errno's name.
+    absl::StrAppend(&message, " (", ResourceErrnoName(err), ")");
+    return absl::ResourceExhaustedError(message);
+  }
   if (cause == ErrnoCause::kMachinery) return absl::InternalError(message);
   switch (err) {
     case ENOENT:

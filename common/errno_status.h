@@ -27,10 +27,16 @@ enum class ErrnoCause {
 // EAGAIN, ENOSPC, EDQUOT, ENOBUFS.
 bool IsResourceErrno(int err);
 
+// "EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "ENOSPC", "EDQUOT", "ENOBUFS" for
+// the resource errnos; "" for any other.
+const char* ResourceErrnoName(int err);
+
 // strerror_r's text for `err`.
 std::string ErrnoText(int err);
 
-// "<what>: <strerror(err)>" with the code `cause` gives `err`.
+// "<what>: <strerror(err)>" with the code `cause` gives `err`; a resource
+// errno's message ends with its name: "socketpair: Too many open files
+// (EMFILE)".
 absl::Status ErrnoStatus(int err, absl::string_view what,
                          ErrnoCause cause = ErrnoCause::kRequest);
 

@@ -15,13 +15,14 @@ constexpr absl::Duration kRecordRetry = absl::Seconds(1);
 void JobManager::Follow(const std::shared_ptr<Job>& job) {
   std::shared_ptr<Lifeline> lifeline = lifeline_;
   const JobRecord record = job->Record();
-  if (record.status.stop_requested && record.kill_at != absl::InfiniteFuture()) {
+  if (record.status.stop_requested &&
+      record.kill_at != absl::InfiniteFuture()) {
     ScheduleKill(job, record.kill_at);  // a stop under way before a restart
   }
   if (record.timeout_at != absl::InfiniteFuture()) {
     std::weak_ptr<Job> weak = job;
-    const TimerId timer = host_->RunAfter(
-        record.timeout_at - host_->Now(), [lifeline, weak] {
+    const TimerId timer =
+        host_->RunAfter(record.timeout_at - host_->Now(), [lifeline, weak] {
           std::shared_ptr<Job> j = weak.lock();
           if (j == nullptr || j->ended()) return;
           WithManager(lifeline, [&](JobManager& m) {
@@ -53,6 +54,16 @@ void JobManager::RecordEnd(const std::shared_ptr<Job>& job) {
   }
   host_->Release(job->id());
   registry_.Remove(job->id());
+}
+
+void JobManager::DiscardUnrecorded(const std::string& job_id) {
+  if (host_->Discard(job_id).ok()) return;
+  // The tree could not be signalled (out of fds or processes, say): no
+  // record will ever name it, so try until the host can.
+  std::shared_ptr<Lifeline> lifeline = lifeline_;
+  host_->RunAfter(kRecordRetry, [lifeline, job_id] {
+    WithManager(lifeline, [&](JobManager& m) { m.DiscardUnrecorded(job_id); });
+  });
 }
 
 void JobManager::Stop(const std::string& owner, const std::string& job_id,
@@ -97,8 +108,7 @@ void JobManager::BeginStop(const std::shared_ptr<Job>& job,
   ScheduleKill(job, kill_at);
 }
 
-void JobManager::ScheduleKill(const std::shared_ptr<Job>& job,
-                              absl::Time at) {
+void JobManager::ScheduleKill(const std::shared_ptr<Job>& job, absl::Time at) {
   std::weak_ptr<Job> weak = job;
   std::shared_ptr<Lifeline> lifeline = lifeline_;
   const TimerId timer = host_->RunAfter(at - host_->Now(), [weak, lifeline] {

@@ -77,8 +77,8 @@ absl::StatusOr<JobStatus> JobManager::Run(const Caller& caller,
   spec.limits = *limits;
   spec.max_output_bytes = options_.max_output_bytes;
 
-  if (absl::Status claimed = registry_.Reserve(
-          spec.job_id, caller.identity, options_.max_jobs_per_identity);
+  if (absl::Status claimed = registry_.Reserve(spec.job_id, caller.identity,
+                                               options_.max_jobs_per_identity);
       !claimed.ok()) {
     if (claimed.code() == absl::StatusCode::kResourceExhausted) return claimed;
     return absl::InternalError(
@@ -96,7 +96,7 @@ absl::StatusOr<JobStatus> JobManager::Run(const Caller& caller,
   // Committed before RunProcess returns (SPEC §9). A job that cannot be
   // recorded must not run: nobody could ever see or stop it.
   if (absl::Status recorded = store_->Insert(job->Record()); !recorded.ok()) {
-    (void)host_->Discard(spec.job_id);
+    DiscardUnrecorded(spec.job_id);
     registry_.Unreserve(spec.job_id);
     return absl::Status(recorded.code(),
                         absl::StrCat("cannot record the job (it was not "
@@ -142,8 +142,8 @@ absl::StatusOr<JobStatus> JobManager::GetStatus(const std::string& owner,
 
 absl::StatusOr<StatusPage> JobManager::List(JobQuery query) {
   if (query.page_size < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_size must not be negative, got ", query.page_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size must not be negative, got ", query.page_size));
   }
   if (query.page_size == 0) query.page_size = kDefaultPageSize;
   query.page_size = std::min(query.page_size, kMaxPageSize);

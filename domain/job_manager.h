@@ -82,11 +82,11 @@ class JobManager {
   // (a database that cannot be read) are returned; a job that cannot be
   // taken up is logged by the caller from the returned count.
   struct Recovery {
-    int running = 0;      // followed again
-    int ended = 0;        // ended while no server ran (exact or LOST)
-    int lost = 0;         // of those, ended LOST
-    int discarded = 0;    // leftovers without a record
-    int failed = 0;       // could not be taken up (Attach failed)
+    int running = 0;    // followed again
+    int ended = 0;      // ended while no server ran (exact or LOST)
+    int lost = 0;       // of those, ended LOST
+    int discarded = 0;  // leftovers without a record
+    int failed = 0;     // could not be taken up (Attach failed)
   };
   absl::StatusOr<Recovery> Recover();
 
@@ -158,6 +158,9 @@ class JobManager {
   // The job has ended: commit its record, let the host drop its state,
   // take it out of the registry (retried while the store fails).
   void RecordEnd(const std::shared_ptr<Job>& job);
+  // A started job whose record could not be committed: Discard it, tried
+  // again on a host timer while the host fails.
+  void DiscardUnrecorded(const std::string& job_id);
   // Sends TERM (first request) and schedules KILL after `grace`.
   void BeginStop(const std::shared_ptr<Job>& job, absl::Duration grace,
                  bool by_timeout);

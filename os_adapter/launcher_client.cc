@@ -119,6 +119,12 @@ std::optional<LaunchReply> ReceiveReply(int sock, std::vector<UniqueFd>& fds) {
       ReceiveWithFds(sock, &reply, sizeof(reply), &raw, &truncated);
   const int err = errno;
   for (int fd : raw) fds.emplace_back(fd);
+  if (truncated) {
+    // Our buffer holds every fd the protocol passes, so the kernel cut the
+    // fds short for want of room in our fd table.
+    errno = EMFILE;
+    return std::nullopt;
+  }
   if (n == 0) {
     errno = 0;
     return std::nullopt;
@@ -139,7 +145,6 @@ void KillAndReap(int pidfd) {
          errno == EINTR) {
   }
 }
-
 
 // A spawned launcher: our child, with its control socket.
 struct Spawned {

@@ -20,6 +20,7 @@
 #include "glog/logging.h"
 #include "os_adapter/exec_env.h"
 #include "os_adapter/launcher_client.h"
+#include "os_adapter/linux_process_host_job.h"
 #include "os_adapter/os_util.h"
 #include "os_adapter/output_files.h"
 #include "os_adapter/syscalls.h"
@@ -30,9 +31,6 @@
 
 namespace cmdctl {
 namespace {
-
-// How long cleanup waits for a killed tree to leave its cgroup.
-constexpr absl::Duration kTreeGoneWait = absl::Seconds(2);
 
 bool AnyLimit(const ResourceLimits& l) { return l != ResourceLimits{}; }
 
@@ -45,30 +43,6 @@ std::string DefaultLauncherPath() {
   std::string exe(buf, static_cast<size_t>(n));
   return exe.substr(0, exe.rfind('/') + 1) + "cmdctl-launcher";
 }
-
-struct LinuxProcessHost::Job {
-  // Immutable once registered.
-  std::string id;
-  HostJobState state;
-  UniqueFd run_dir;  // <state_dir>/jobs/<id>
-  pid_t job_pid = 0;
-  bool own_child = false;  // the monitor is our child (we started it)
-  std::shared_ptr<MonitorStatusPage> page;
-  std::shared_ptr<const JobOutputFiles> output;  // null: output_error
-  absl::Status output_error;
-  UniqueFd notify;  // the monitor's notify FIFO (read end)
-
-  // Loop thread only once registered.
-  UniqueFd monitor_pidfd;
-
-  absl::Mutex mu;
-  EventLoop::WatchId pidfd_watch ABSL_GUARDED_BY(mu) = 0;
-  EventLoop::WatchId notify_watch ABSL_GUARDED_BY(mu) = 0;
-  std::shared_ptr<ProcessObserver> observer ABSL_GUARDED_BY(mu);
-  std::unique_ptr<JobCgroup> cgroup ABSL_GUARDED_BY(mu);
-  bool ended ABSL_GUARDED_BY(mu) = false;  // the monitor is gone
-  bool discarded ABSL_GUARDED_BY(mu) = false;
-};
 
 LinuxProcessHost::LinuxProcessHost(LinuxProcessHostOptions options)
     : options_(std::move(options)),
@@ -157,221 +131,6 @@ LinuxProcessHost::~LinuxProcessHost() {
 
 std::string LinuxProcessHost::cgroup_parent() const {
   return cgroups_ == nullptr ? "" : cgroups_->path();
-}
-
-// ---------------------------------------------------------------------------
-// Start
-
-absl::StatusOr<StartedProcess> LinuxProcessHost::Start(
-    const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer) {
-  const std::string& id = spec.job_id;
-  absl::StatusOr<UserEntry> user = LookupUser(spec.run_as);
-  if (!user.ok()) return user.status();
-  if (!is_root_ && user->uid != own_uid_) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cmdctld runs as ", own_login_, " and can only run jobs as ",
-        own_login_, ", not as ", spec.run_as));
-  }
-  if (FindJob(id) != nullptr) {
-    return absl::AlreadyExistsError(absl::StrCat("job ", id, " exists"));
-  }
-  if (absl::Status can = CheckLimits(spec.limits); !can.ok()) return can;
-
-  HostJobState state;
-  state.boot_id = boot_id_;
-  state.uid = user->uid;
-  state.gid = user->gid;
-  state.login = user->login;
-  state.home = user->home;
-  state.output_dir = options_.output_dir;
-  state.cgroup_parent = cgroup_parent();
-  // Each resource made for the job is undone unless the start succeeds.
-  absl::StatusOr<UniqueFd> run_dir = runs_->Create(id);
-  if (!run_dir.ok()) return run_dir.status();
-  absl::Cleanup remove_run_dir = [&] { runs_->Remove(id).IgnoreError(); };
-  // Written before the launch: a crash from here on leaves a leftover the
-  // next host can clean up (Leftovers, Discard).
-  if (absl::Status s =
-          RunDirectory::WriteHostState(run_dir->get(), EncodeHostJobState(state));
-      !s.ok()) {
-    return s;
-  }
-  std::unique_ptr<JobCgroup> cgroup;
-  if (cgroups_ != nullptr) {
-    absl::StatusOr<std::unique_ptr<JobCgroup>> made =
-        cgroups_->Create(id, spec.limits);
-    if (!made.ok()) return made.status();
-    cgroup = *std::move(made);
-  }
-  absl::Cleanup remove_cgroup = [&] {
-    if (cgroup != nullptr) cgroup->KillAndRemove(kTreeGoneWait).IgnoreError();
-  };
-  UniqueFd outdir;
-  if (output_dir_) {
-    absl::StatusOr<UniqueFd> made = MakeOutputDir(id, *user);
-    if (!made.ok()) return made.status();
-    outdir = *std::move(made);
-  }
-  // The launcher removed the files it made; the directory is ours.
-  absl::Cleanup remove_outdir = [&] {
-    if (outdir) unlinkat(output_dir_.get(), id.c_str(), AT_REMOVEDIR);
-  };
-
-  LaunchRequest request = UserRequest(id, state, LaunchRequest::kLaunch);
-  request.groups.assign(user->groups.begin(), user->groups.end());
-  request.working_dir = spec.working_dir;
-  request.program = spec.program;
-  request.argv.push_back(spec.program);
-  request.argv.insert(request.argv.end(), spec.args.begin(), spec.args.end());
-  request.envp =
-      BuildEnvironment(user->login, user->home, user->shell, spec.env);
-  request.max_output_bytes = spec.max_output_bytes;
-  request.has_cgroup_parent_fd = cgroup != nullptr;
-  request.has_run_dir_fd = true;
-  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
-  if (cgroup != nullptr) context.attach_fds.push_back(cgroups_->fd());
-  if (request.has_output_dir_fd) context.attach_fds.push_back(output_dir_.get());
-  context.attach_fds.push_back(run_dir->get());
-  absl::StatusOr<LaunchedJob> launched = RunLauncher(request, context);
-  if (!launched.ok()) return launched.status();
-
-  state.monitor_pid = launched->monitor_pid;
-  state.monitor_start = ProcessStartTime(launched->monitor_pid).value_or(0);
-  const int fds[2] = {launched->stdout_fd.get(), launched->stderr_fd.get()};
-  for (int s = 0; s < 2; ++s) {
-    struct stat st;
-    if (fstat(fds[s], &st) == 0) {
-      state.dev[s] = st.st_dev;
-      state.ino[s] = st.st_ino;
-    }
-  }
-  const std::string host_state = EncodeHostJobState(state);
-  auto job = std::make_shared<Job>();
-  job->id = id;
-  job->state = state;
-  job->job_pid = launched->job_pid;
-  job->own_child = true;
-  job->monitor_pidfd = std::move(launched->monitor_pidfd);
-  absl::Status ready = RunDirectory::WriteHostState(run_dir->get(), host_state);
-  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
-      MonitorStatusPage::Map(run_dir->get());
-  if (ready.ok() && !page.ok()) ready = page.status();
-  absl::StatusOr<UniqueFd> notify = RunDirectory::OpenNotify(run_dir->get());
-  if (ready.ok() && !notify.ok()) ready = notify.status();
-  if (!ready.ok()) {
-    // The job runs, but could not be found again after a restart: stop it
-    // (its monitor then removes the cgroup; the files go with the run dir).
-    PidfdSendSignal(job->monitor_pidfd.get(), SIGKILL);
-    return ready;
-  }
-  job->page = *std::move(page);
-  job->notify = *std::move(notify);
-  job->run_dir = *std::move(run_dir);
-  job->output = std::make_shared<JobOutputFiles>(
-      std::move(launched->stdout_fd), std::move(launched->stderr_fd),
-      job->page);
-  {
-    absl::MutexLock l(&job->mu);
-    job->observer = std::move(observer);
-    job->cgroup = std::move(cgroup);
-  }
-  std::move(remove_run_dir).Cancel();
-  std::move(remove_cgroup).Cancel();
-  std::move(remove_outdir).Cancel();
-  if (absl::Status registered = Register(job); !registered.ok()) {
-    return registered;
-  }
-  return StartedProcess{job->job_pid, host_state};
-}
-
-absl::StatusOr<UniqueFd> LinuxProcessHost::MakeOutputDir(
-    const std::string& job_id, const UserEntry& user) {
-  if (mkdirat(output_dir_.get(), job_id.c_str(), 0700) != 0) {
-    return ErrnoStatus(errno, "creating the job's output directory",
-                       ErrnoCause::kMachinery);
-  }
-  absl::StatusOr<UniqueFd> dir =
-      OpenAt(output_dir_.get(), job_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
-             ErrnoCause::kMachinery);
-  if (dir.ok() && (fchown(dir->get(), user.uid, user.gid) != 0 ||
-                   fchmod(dir->get(), 0700) != 0)) {
-    dir = ErrnoStatus(errno, "preparing the job's output directory",
-                      ErrnoCause::kMachinery);
-  }
-  if (!dir.ok()) unlinkat(output_dir_.get(), job_id.c_str(), AT_REMOVEDIR);
-  return dir;
-}
-
-LaunchRequest LinuxProcessHost::UserRequest(const std::string& job_id,
-                                            const HostJobState& state,
-                                            LaunchRequest::Mode mode) const {
-  LaunchRequest request;
-  request.mode = mode;
-  request.job_id = job_id;
-  request.drop_privileges = is_root_;
-  request.uid = state.uid;
-  request.gid = state.gid;
-  // The user's groups as they are now; only the primary one if the user is
-  // gone (its files are still its uid's).
-  absl::StatusOr<UserEntry> user = LookupUser(state.login);
-  if (user.ok() && user->uid == state.uid) {
-    request.groups.assign(user->groups.begin(), user->groups.end());
-  } else {
-    request.groups = {state.gid};
-  }
-  request.home = state.home;
-  request.has_output_dir_fd = !state.output_dir.empty();
-  return request;
-}
-
-absl::Status LinuxProcessHost::Register(const std::shared_ptr<Job>& job) {
-  {
-    absl::MutexLock l(&mu_);
-    jobs_[job->id] = job;
-  }
-  // Both fds are watched under the job's lock: OnMonitorExit, which may
-  // run at once, waits until the watches' ids are known.
-  std::weak_ptr<Job> weak = job;
-  absl::StatusOr<EventLoop::WatchId> id;
-  {
-    absl::MutexLock l(&job->mu);
-    // A byte on the FIFO: the output grew while a reader waited.
-    id = loop_->AddFd(job->notify.get(), EPOLLIN, [this, weak] {
-      if (std::shared_ptr<Job> j = weak.lock()) OnNotify(j);
-    });
-    if (id.ok()) {
-      job->notify_watch = *id;
-      // Readable once the monitor has ended: the job's end is recorded.
-      id = loop_->AddFd(job->monitor_pidfd.get(), EPOLLIN, [this, weak] {
-        if (std::shared_ptr<Job> j = weak.lock()) OnMonitorExit(j);
-      });
-      if (id.ok()) job->pidfd_watch = *id;
-    }
-  }
-  if (id.ok()) return absl::OkStatus();
-  // The kernel is out of epoll memory: the job cannot be followed, so it
-  // must not run. Kill it, wait for its monitor, clean up.
-  SignalTree(*job, SIGKILL).IgnoreError();
-  if (job->own_child) {
-    siginfo_t si;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(), &si,
-                  WEXITED) < 0 &&
-           errno == EINTR) {
-    }
-  }
-  CleanUp(job->id, job->state);
-  {
-    absl::MutexLock l(&mu_);
-    jobs_.erase(job->id);
-  }
-  return id.status();
-}
-
-std::shared_ptr<LinuxProcessHost::Job> LinuxProcessHost::FindJob(
-    const std::string& job_id) {
-  absl::MutexLock l(&mu_);
-  auto it = jobs_.find(job_id);
-  return it == jobs_.end() ? nullptr : it->second;
 }
 
 // ---------------------------------------------------------------------------
@@ -476,7 +235,8 @@ JobEnd LinuxProcessHost::EndOf(int run_dir, const HostJobState& state) {
   // The monitor died before it could record the end (killed, or the host
   // rebooted): how the job ended is unknowable. What it wrote still counts.
   end = JobEnd::Lost(Now());
-  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page = MonitorStatusPage::Map(run_dir);
+  absl::StatusOr<std::shared_ptr<MonitorStatusPage>> page =
+      MonitorStatusPage::Map(run_dir);
   if (page.ok()) {
     const MonitorStatus& st = (*page)->status();
     for (int s = 0; s < 2; ++s) {
@@ -487,9 +247,7 @@ JobEnd LinuxProcessHost::EndOf(int run_dir, const HostJobState& state) {
   return end;
 }
 
-std::vector<std::string> LinuxProcessHost::Leftovers() {
-  return runs_->List();
-}
+std::vector<std::string> LinuxProcessHost::Leftovers() { return runs_->List(); }
 
 void LinuxProcessHost::Release(const std::string& job_id) {
   {
@@ -528,7 +286,8 @@ absl::Status LinuxProcessHost::Discard(const std::string& job_id) {
     return absl::IsNotFound(run_dir.status()) ? absl::OkStatus()
                                               : run_dir.status();
   }
-  absl::StatusOr<std::string> text = RunDirectory::ReadHostState(run_dir->get());
+  absl::StatusOr<std::string> text =
+      RunDirectory::ReadHostState(run_dir->get());
   absl::StatusOr<HostJobState> state =
       text.ok() ? DecodeHostJobState(*text) : text.status();
   if (!state.ok()) return runs_->Remove(job_id);  // nothing else to find
@@ -541,6 +300,7 @@ absl::Status LinuxProcessHost::Discard(const std::string& job_id) {
 
 void LinuxProcessHost::CleanUp(const std::string& job_id,
                                const HostJobState& state) {
+  FdReserve::Lease lease = cleanup_fds_.Borrow();
   absl::Status removed = RemoveOutput(job_id, EncodeHostJobState(state));
   if (!removed.ok()) LOG(WARNING) << "job " << job_id << ": " << removed;
   runs_->Remove(job_id).IgnoreError();
@@ -620,88 +380,6 @@ absl::Status LinuxProcessHost::CheckLimits(const ResourceLimits& limits) {
 }
 
 // ---------------------------------------------------------------------------
-// Output
-
-absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
-    const std::string& job_id, const HostJobState& state) {
-  LaunchRequest request =
-      UserRequest(job_id, state, LaunchRequest::kOpenOutput);
-  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
-  if (request.has_output_dir_fd) {
-    if (state.output_dir != options_.output_dir) {
-      return absl::DataLossError(absl::StrCat(
-          "the job's output is under ", state.output_dir,
-          ", which is no longer this server's --output_dir"));
-    }
-    context.attach_fds.push_back(output_dir_.get());
-  }
-  absl::StatusOr<std::vector<UniqueFd>> fds =
-      RunLauncherTask(request, context);
-  if (!fds.ok()) {
-    if (absl::IsResourceExhausted(fds.status())) return fds.status();
-    return absl::DataLossError(absl::StrCat(
-        "the job's output files cannot be opened: ", fds.status().message()));
-  }
-  for (int s = 0; s < 2; ++s) {
-    struct stat st;
-    if (fstat((*fds)[s].get(), &st) != 0 || st.st_dev != state.dev[s] ||
-        st.st_ino != state.ino[s]) {
-      return absl::DataLossError(absl::StrCat(
-          "the job's ", s == 0 ? "stdout" : "stderr",
-          " file was replaced by its owner: the output is lost"));
-    }
-  }
-  return std::make_pair(std::move((*fds)[0]), std::move((*fds)[1]));
-}
-
-absl::StatusOr<std::unique_ptr<OutputReader>> LinuxProcessHost::OpenOutput(
-    const OutputSource& source) {
-  if (!source.ended) {
-    std::shared_ptr<Job> job = FindJob(source.job_id);
-    if (job == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no job ", source.job_id));
-    }
-    if (job->output == nullptr) return job->output_error;
-    return std::unique_ptr<OutputReader>(new FileOutputReader(job->output));
-  }
-  absl::StatusOr<HostJobState> state = DecodeHostJobState(source.host_state);
-  if (!state.ok()) return state.status();
-  absl::StatusOr<std::pair<UniqueFd, UniqueFd>> files =
-      ReopenOutput(source.job_id, *state);
-  if (!files.ok()) return files.status();
-  auto output = std::make_shared<JobOutputFiles>(
-      std::move(files->first), std::move(files->second), *source.ended);
-  return std::unique_ptr<OutputReader>(new FileOutputReader(output));
-}
-
-absl::Status LinuxProcessHost::RemoveOutput(const std::string& job_id,
-                                            const std::string& host_state) {
-  absl::StatusOr<HostJobState> state = DecodeHostJobState(host_state);
-  if (!state.ok()) return state.status();
-  LaunchRequest request =
-      UserRequest(job_id, *state, LaunchRequest::kRemoveOutput);
-  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
-  if (request.has_output_dir_fd) {
-    if (state->output_dir != options_.output_dir) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the job's output is under ", state->output_dir,
-          ", which is no longer this server's --output_dir"));
-    }
-    context.attach_fds.push_back(output_dir_.get());
-  }
-  absl::StatusOr<std::vector<UniqueFd>> done =
-      RunLauncherTask(request, context);
-  if (!done.ok()) return done.status();
-  if (request.has_output_dir_fd &&
-      unlinkat(output_dir_.get(), job_id.c_str(), AT_REMOVEDIR) != 0 &&
-      errno != ENOENT) {
-    return ErrnoStatus(errno, "removing the job's output directory",
-                       ErrnoCause::kMachinery);
-  }
-  return absl::OkStatus();
-}
-
-// ---------------------------------------------------------------------------
 // Time
 
 absl::Time LinuxProcessHost::Now() { return absl::Now(); }
@@ -750,8 +428,8 @@ void LinuxProcessHost::OnMonitorExit(const std::shared_ptr<Job>& job) {
   if (notify_watch != 0) loop_->RemoveFd(job->notify.get(), notify_watch);
   if (job->own_child && reaper_ == nullptr) {
     siginfo_t si;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(),
-                  &si, WEXITED | WNOHANG) < 0 &&
+    while (waitid(static_cast<idtype_t>(P_PIDFD), job->monitor_pidfd.get(), &si,
+                  WEXITED | WNOHANG) < 0 &&
            errno == EINTR) {
     }
   }

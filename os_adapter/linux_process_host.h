@@ -19,6 +19,10 @@
 //
 // Every public method is thread-safe.
 //
+// Files: linux_process_host.cc (set-up, restarts, signals, the lifecycle),
+// linux_process_host_start.cc (Start), linux_process_host_output.cc
+// (reading and removing output), linux_process_host_job.h (a job's state).
+//
 // Output notifications: a reader that waits sets the want_notify flag of
 // the monitor's status page; the monitor answers the next growth of the
 // output with a byte on its notify FIFO (monitor_files.h), which the host
@@ -50,8 +54,10 @@
 #include "os_adapter/cgroup.h"
 #include "os_adapter/child_reaper.h"
 #include "os_adapter/event_loop.h"
+#include "os_adapter/fd_reserve.h"
 #include "os_adapter/host_job_state.h"
 #include "os_adapter/launch_protocol.h"
+#include "os_adapter/output_space.h"
 #include "os_adapter/run_dir.h"
 #include "os_adapter/user_db.h"
 
@@ -81,6 +87,11 @@ struct LinuxProcessHostOptions {
   // own cgroup, jobs go beside it). Otherwise the cgroup v2 directory under
   // which each job gets its own child cgroup.
   std::string cgroup_parent;
+  // Before a start, the output file system (output_dir, else the run-as
+  // user's home) and the state_dir's must have this much room
+  // (output_space.h), or Start is RESOURCE_EXHAUSTED naming the one short
+  // of it. Default: no floor.
+  OutputSpaceFloor output_space_floor;
   // Kill every job still running when the host is destroyed (tests: no job
   // outlives its test). cmdctld leaves them running for the next start.
   bool kill_jobs_on_destroy = false;
@@ -135,7 +146,13 @@ class LinuxProcessHost : public ProcessHost {
   explicit LinuxProcessHost(LinuxProcessHostOptions options);
   absl::Status Init();
 
+  // Start, but for the log line of a failure.
+  absl::StatusOr<StartedProcess> StartJob(
+      const ProcessSpec& spec, std::shared_ptr<ProcessObserver> observer);
   // Start's steps.
+  // RESOURCE_EXHAUSTED when the output's or the state's file system is
+  // below options_.output_space_floor.
+  absl::Status CheckRoom(const UserEntry& user);
   absl::StatusOr<UniqueFd> MakeOutputDir(const std::string& job_id,
                                          const UserEntry& user);
   // A request acting for the job's user (uid, gid, its groups now, home,
@@ -176,7 +193,12 @@ class LinuxProcessHost : public ProcessHost {
   std::unique_ptr<ChildReaper> reaper_;  // reap_orphans only
   std::unique_ptr<CgroupTree> cgroups_;  // null: process-group fallback
   std::unique_ptr<RunDirectory> runs_;
-  UniqueFd output_dir_;                  // options_.output_dir
+  UniqueFd output_dir_;  // options_.output_dir
+  // Fds for undoing a failed start and for CleanUp, also when the process
+  // is out of them: what KillAndRemove, RunDirectory::Remove and a
+  // RemoveOutput launcher (socket pair, pidfd) need at once, and to spare.
+  static constexpr int kCleanupFdReserve = 8;
+  FdReserve cleanup_fds_{kCleanupFdReserve};
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Job>> jobs_

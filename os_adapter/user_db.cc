@@ -1,8 +1,10 @@
 #include "os_adapter/user_db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
@@ -35,16 +37,27 @@ absl::StatusOr<std::vector<gid_t>> GroupsOf(const std::string& login,
   }
 }
 
+// The errno of opening /etc/passwd (nss_files' source) now; 0 when it opens.
+int CannotOpenPasswd() {
+  const int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<UserEntry> LookupUser(const std::string& login) {
   struct passwd pw, *found = nullptr;
   std::vector<char> buf(16384);
   int rc;
-  while ((rc = getpwnam_r(login.c_str(), &pw, buf.data(), buf.size(),
-                          &found)) == ERANGE) {
-    buf.resize(buf.size() * 2);
-  }
+  int err;
+  do {
+    errno = 0;
+    rc = getpwnam_r(login.c_str(), &pw, buf.data(), buf.size(), &found);
+    err = errno;
+    if (rc == ERANGE) buf.resize(buf.size() * 2);
+  } while (rc == ERANGE);
   // Not found is rc 0 with no entry (or ENOENT/ESRCH from some modules, as
   // getpwnam_r(3) allows); any other rc is a failed lookup.
   if (rc != 0 && rc != ENOENT && rc != ESRCH) {
@@ -52,6 +65,14 @@ absl::StatusOr<UserEntry> LookupUser(const std::string& login) {
                        ErrnoCause::kMachinery);
   }
   if (found == nullptr) {
+    // A module that could not look (nss_files out of fds) lets the next one
+    // ("passwd: files systemd") say "not found". errno, cleared before the
+    // call, may witness it; else the passwd file that cannot be opened now.
+    if (!IsResourceErrno(err)) err = CannotOpenPasswd();
+    if (IsResourceErrno(err)) {
+      return ErrnoStatus(err, absl::StrCat("looking up user ", login),
+                         ErrnoCause::kMachinery);
+    }
     return absl::InvalidArgumentError(absl::StrCat("unknown user: ", login));
   }
   UserEntry user;

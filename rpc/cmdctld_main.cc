@@ -30,15 +30,16 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "absl/strings/numbers.h"
 #include "common/file_util.h"
 #include "common/units.h"
 #include "domain/job_manager.h"
 #include "job_store/sqlite_job_store.h"
 #include "os_adapter/linux_process_host.h"
 #include "os_adapter/random_id.h"
+#include "rpc/connection_limits.h"
 #include "rpc/server.h"
 #include "tls/tls_files.h"
 #include "tls/tls_policy.h"
@@ -97,6 +98,28 @@ DEFINE_uint64(output_chunk_bytes, 32 * 1024,
               "most bytes one GetProcessOutput message carries");
 DEFINE_string(launcher, "",
               "path of cmdctl-launcher (default: next to this binary)");
+// Limits on what clients may hold (docs/RPC.md, "Limits and recovery"); 0:
+// derived from the fd limit (RLIMIT_NOFILE), logged at start.
+DEFINE_int64(max_connections, 0,
+             "open client connections in all (0: RLIMIT_NOFILE/4)");
+DEFINE_int64(max_connections_per_peer, 0,
+             "open connections from one client address (0: "
+             "--max_connections/8)");
+DEFINE_int64(max_streams, 0,
+             "open GetProcessOutput streams in all (0: RLIMIT_NOFILE/8)");
+DEFINE_int64(max_streams_per_peer, 0,
+             "open GetProcessOutput streams from one client address (0: "
+             "--max_streams/8)");
+DEFINE_int32(max_streams_per_connection, 0,
+             "concurrent calls on one connection (0: 100)");
+DEFINE_string(handshake_timeout, "5s",
+              "close a connection that has not finished its TLS handshake "
+              "this long after it was accepted");
+DEFINE_string(min_free_output_space, "256M",
+              "start no job while the output file system (--output_dir, or "
+              "the run-as user's home) or the --state_dir's has less free "
+              "space than this (a size, or a share of the file system such "
+              "as 1%; 0: no check) or fewer than 1024 free inodes");
 DECLARE_bool(help);  // gflags' own
 
 namespace cmdctl {
@@ -105,6 +128,9 @@ namespace {
 // The smallest output cap: the monitor drops whole 4 KiB blocks and moves at
 // most cap/16 at a time, so below this the disk could not stay within 1.25x.
 constexpr int64_t kMinOutputCap = 64 * 1024;
+// A job makes three inodes; a file system with fewer than this many free
+// is about to fail everything on it (--min_free_output_space).
+constexpr int64_t kMinFreeOutputInodes = 1024;
 
 // `cmdctld --help`: this program's flags (those defined in rpc/) first,
 // then the libraries' (glog's, gflags'). gflags alone sorts them by file,
@@ -143,6 +169,22 @@ void RaiseFdLimit() {
   }
   LOG(INFO) << "RLIMIT_NOFILE raised from " << before << " to "
             << limit.rlim_cur;
+}
+
+uint64_t FdLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  return limit.rlim_cur;
+}
+
+void LogConnectionLimits(const ConnectionLimits& l) {
+  LOG(INFO) << "client limits (fd limit " << FdLimit() << "): connections "
+            << l.max_connections << " in all, " << l.max_connections_per_peer
+            << " per address; output streams " << l.max_streams << " in all, "
+            << l.max_streams_per_peer << " per address; "
+            << l.max_streams_per_connection
+            << " calls per connection; TLS handshake within "
+            << absl::FormatDuration(l.handshake_timeout);
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -187,8 +229,10 @@ void LogTrustedCas(const TlsFiles& tls) {
 struct Settings {
   absl::Duration stop_grace;
   absl::Duration retention;
+  ConnectionLimits connection_limits;  // as asked: 0 = derived
   int64_t max_output_bytes = 0;
   LimitDefaults limit_defaults;
+  OutputSpaceFloor output_space_floor;
 };
 
 absl::StatusOr<absl::Duration> DurationFlag(const std::string& name,
@@ -203,12 +247,26 @@ absl::StatusOr<absl::Duration> DurationFlag(const std::string& name,
 
 absl::StatusOr<Settings> ParseSettings() {
   Settings out;
-  absl::StatusOr<absl::Duration> d = DurationFlag("stop_grace", FLAGS_stop_grace);
+  absl::StatusOr<absl::Duration> d =
+      DurationFlag("stop_grace", FLAGS_stop_grace);
   if (!d.ok()) return d.status();
   out.stop_grace = *d;
   d = DurationFlag("retention", FLAGS_retention);
   if (!d.ok()) return d.status();
   out.retention = *d;
+  d = DurationFlag("handshake_timeout", FLAGS_handshake_timeout);
+  if (!d.ok()) return d.status();
+  if (*d == absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--handshake_timeout must be above 0");
+  }
+  out.connection_limits.handshake_timeout = *d;
+  out.connection_limits.max_connections = FLAGS_max_connections;
+  out.connection_limits.max_connections_per_peer =
+      FLAGS_max_connections_per_peer;
+  out.connection_limits.max_streams = FLAGS_max_streams;
+  out.connection_limits.max_streams_per_peer = FLAGS_max_streams_per_peer;
+  out.connection_limits.max_streams_per_connection =
+      FLAGS_max_streams_per_connection;
   absl::StatusOr<int64_t> size =
       ParseByteSize(FLAGS_max_output_bytes, "--max_output_bytes");
   if (!size.ok()) return size.status();
@@ -217,6 +275,10 @@ absl::StatusOr<Settings> ParseSettings() {
         "--max_output_bytes: 0 (no cap) or at least 64K");
   }
   out.max_output_bytes = *size;
+  absl::StatusOr<OutputSpaceFloor> floor =
+      ParseOutputSpaceFloor(FLAGS_min_free_output_space, kMinFreeOutputInodes);
+  if (!floor.ok()) return floor.status();
+  out.output_space_floor = *floor;
   if (!FLAGS_default_memory.empty()) {
     size = ParseByteSize(FLAGS_default_memory, "--default_memory");
     if (!size.ok()) return size.status();
@@ -268,7 +330,8 @@ int Main() {
   absl::StatusOr<std::unique_ptr<store::SqliteJobStore>> records =
       store::SqliteJobStore::Open(FLAGS_state_dir + "/cmdctl.db");
   if (!records.ok()) {
-    return Fail(absl::StrCat("refusing to start: ", records.status().message()));
+    return Fail(
+        absl::StrCat("refusing to start: ", records.status().message()));
   }
   LogTrustedCas(*tls);
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -283,6 +346,7 @@ int Main() {
       FLAGS_launcher.empty() ? DefaultLauncherPath() : FLAGS_launcher;
   host_options.state_dir = FLAGS_state_dir;
   host_options.output_dir = FLAGS_output_dir;
+  host_options.output_space_floor = settings->output_space_floor;
   host_options.reap_orphans = true;
   absl::StatusOr<std::unique_ptr<LinuxProcessHost>> host =
       LinuxProcessHost::Create(host_options);
@@ -333,6 +397,9 @@ int Main() {
   ServerOptions server_options;
   server_options.listen_address = FLAGS_listen;
   server_options.credentials = *std::move(credentials);
+  server_options.limits =
+      ResolveConnectionLimits(FdLimit(), settings->connection_limits);
+  LogConnectionLimits(server_options.limits);
   absl::StatusOr<std::unique_ptr<CmdctlServer>> server =
       CmdctlServer::Start(server_options, &jobs);
   if (!server.ok()) {

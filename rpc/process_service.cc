@@ -43,11 +43,13 @@ AuditLine NewAuditLine(absl::string_view method,
 }  // namespace
 
 ProcessServiceImpl::ProcessServiceImpl(JobManager* jobs,
-                                       CallerResolver resolve_caller)
+                                       CallerResolver resolve_caller,
+                                       StreamLimits stream_limits)
     : jobs_(jobs),
       resolve_caller_(std::move(resolve_caller)),
       pending_stops_(std::make_shared<PendingStops>()),
-      readers_(kReaderThreads) {}
+      readers_(kReaderThreads),
+      stream_limiter_(stream_limits) {}
 
 ProcessServiceImpl::~ProcessServiceImpl() {
   absl::MutexLock lock(&mu_);
@@ -95,13 +97,16 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::Unary(
 }
 
 void ProcessServiceImpl::StartStream(OutputReactor* reactor,
-                                     std::unique_ptr<OutputCursor> cursor) {
+                                     std::unique_ptr<OutputCursor> cursor,
+                                     StreamLimiter::Slot slot) {
   std::shared_ptr<OutputPump> pump;
   {
     absl::MutexLock lock(&mu_);
     if (!shutting_down_) {
-      pump = reactor->MakePump(std::move(cursor), &readers_,
-                               [this, reactor] { RemoveStream(reactor); });
+      // The slot goes back when the reactor (holding this callback) is done.
+      pump = reactor->MakePump(
+          std::move(cursor), &readers_,
+          [this, reactor, slot = std::move(slot)] { RemoveStream(reactor); });
       streams_.emplace(reactor, pump);
     }
   }
@@ -254,13 +259,20 @@ ProcessServiceImpl::GetProcessOutput(grpc::CallbackServerContext* context,
     reactor->FinishNow(caller.status());
     return reactor;
   }
+  // Before the job's output is opened (which may take fds).
+  absl::StatusOr<StreamLimiter::Slot> slot =
+      stream_limiter_.Acquire(PeerAddress(context->peer()));
+  if (!slot.ok()) {
+    reactor->FinishNow(slot.status());
+    return reactor;
+  }
   absl::StatusOr<std::unique_ptr<OutputCursor>> cursor =
       jobs_->OpenOutput(caller->identity, job_id, FromProto(*request));
   if (!cursor.ok()) {
     reactor->FinishNow(cursor.status());
     return reactor;
   }
-  StartStream(reactor, *std::move(cursor));
+  StartStream(reactor, *std::move(cursor), *std::move(slot));
   return reactor;
 }
 

@@ -38,6 +38,7 @@
 #include "domain/job_manager.h"
 #include "domain/output_cursor.h"
 #include "rpc/audit_log.h"
+#include "rpc/connection_limits.h"
 #include "rpc/output_pump.h"
 #include "rpc/pending_stops.h"
 #include "rpc/unary_call.h"
@@ -52,8 +53,11 @@ class OutputReactor;
 
 class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
  public:
-  // `jobs` must outlive the service and every call on it.
-  ProcessServiceImpl(JobManager* jobs, CallerResolver resolve_caller);
+  // `jobs` must outlive the service and every call on it. `stream_limits`:
+  // how many output streams may be open, in all and per client address
+  // (more are RESOURCE_EXHAUSTED; connection_limits.h).
+  ProcessServiceImpl(JobManager* jobs, CallerResolver resolve_caller,
+                     StreamLimits stream_limits = {});
   ~ProcessServiceImpl() override;
 
   grpc::ServerUnaryReactor* RunProcess(
@@ -116,9 +120,10 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Registers the stream and starts it from `cursor`; ends it with
-  // UNAVAILABLE instead once shutting down.
-  void StartStream(OutputReactor* reactor, std::unique_ptr<OutputCursor> cursor)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // UNAVAILABLE instead once shutting down. `slot` is held until the stream
+  // is done.
+  void StartStream(OutputReactor* reactor, std::unique_ptr<OutputCursor> cursor,
+                   StreamLimiter::Slot slot) ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveStream(const OutputReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
 
   JobManager* const jobs_;
@@ -128,6 +133,8 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
   // Where a follower reads after its job's notification. Outlives every
   // stream (the destructor checks that none is left).
   WorkerPool readers_;
+  // Counts the open output streams against their limits.
+  StreamLimiter stream_limiter_;
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

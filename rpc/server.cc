@@ -6,8 +6,11 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -15,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "rpc/client_certificate_policy.h"
+#include "rpc/listen_sockets.h"
 
 namespace cmdctl {
 namespace {
@@ -65,19 +69,31 @@ absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  auto service =
-      std::make_unique<ProcessServiceImpl>(jobs, options.resolve_caller);
+  const ConnectionLimits& limits = options.limits;
+  auto service = std::make_unique<ProcessServiceImpl>(
+      jobs, options.resolve_caller,
+      StreamLimits{limits.max_streams, limits.max_streams_per_peer});
   std::unique_ptr<CmdctlServer> server(
       new CmdctlServer(jobs, std::move(service)));
 
   grpc::ServerBuilder builder;
-  int port = 0;
+  std::optional<ListenSockets> sockets;
   if (!options.listen_address.empty()) {
     if (options.credentials == nullptr) {
       return absl::InvalidArgumentError("listening needs credentials");
     }
-    builder.AddListeningPort(options.listen_address, options.credentials,
-                             &port);
+    absl::StatusOr<ListenSockets> opened =
+        OpenListenSockets(options.listen_address, SOMAXCONN);
+    if (!opened.ok()) return opened.status();
+    for (const std::string& skipped : opened->skipped) {
+      LOG(WARNING) << "not listening on " << skipped;
+    }
+    sockets = *std::move(opened);
+    // Connections we accept go through gRPC's usual server path (TLS
+    // handshake with these credentials, HTTP/2) from the fd on.
+    server->handoff_ = builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+        options.credentials);
   }
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
@@ -88,14 +104,40 @@ absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       kMinClientPingIntervalMs);
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr ||
-      (!options.listen_address.empty() && port == 0)) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address,
-                     " (address in use, not local, or not resolvable?)"));
+  if (limits.handshake_timeout > absl::ZeroDuration()) {
+    // From accept to the client's HTTP/2 settings: TLS handshake included.
+    builder.AddChannelArgument(
+        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+        static_cast<int>(std::max<int64_t>(
+            1, absl::ToInt64Milliseconds(limits.handshake_timeout))));
   }
-  server->port_ = port;
+  if (limits.max_streams_per_connection > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               limits.max_streams_per_connection);
+  }
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr) {
+    return absl::InternalError("gRPC could not start the server");
+  }
+  if (sockets.has_value()) {
+    Acceptor::Options accept_options;
+    accept_options.max_connections = limits.max_connections;
+    accept_options.max_connections_per_peer = limits.max_connections_per_peer;
+    grpc::experimental::ExternalConnectionAcceptor* handoff =
+        server->handoff_.get();
+    absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Start(
+        std::move(sockets->fds), accept_options, [handoff](int fd, int from) {
+          grpc::experimental::ExternalConnectionAcceptor::
+              NewConnectionParameters connection;
+          connection.listener_fd = from;
+          connection.fd = fd;
+          handoff->HandleNewConnection(&connection);
+        });
+    if (!acceptor.ok()) return acceptor.status();
+    server->acceptor_ = *std::move(acceptor);
+    server->port_ = sockets->port;
+    server->addresses_ = sockets->addresses;
+  }
   if (grpc::HealthCheckServiceInterface* health =
           server->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
@@ -103,7 +145,13 @@ absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(
   return server;
 }
 
+Acceptor::Stats CmdctlServer::connection_stats() {
+  return acceptor_ == nullptr ? Acceptor::Stats{} : acceptor_->stats();
+}
+
 CmdctlServer::~CmdctlServer() {
+  // No hand-off after gRPC has shut down (it would leave the fd open).
+  if (acceptor_ != nullptr) acceptor_->Stop();
   if (!shut_down_ && server_ != nullptr) {
     service_->BeginShutdown();
     service_->AbortPendingStops();
@@ -115,6 +163,7 @@ CmdctlServer::~CmdctlServer() {
 void CmdctlServer::Shutdown(std::optional<absl::Duration> stop_jobs) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (acceptor_ != nullptr) acceptor_->Stop();  // no new connections
   service_->BeginShutdown();
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {

@@ -8,10 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "domain/job_manager.h"
+#include "rpc/acceptor.h"
+#include "rpc/connection_limits.h"
 #include "rpc/peer_identity.h"
 #include "rpc/process_service.h"
 #include "tls/tls_files.h"
@@ -26,6 +29,9 @@ struct ServerOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // Who the caller is (CallerFromTlsPeer in production).
   CallerResolver resolve_caller = CallerFromTlsPeer;
+  // Connections, streams and the handshake bound (no limits by default;
+  // cmdctld uses DefaultConnectionLimits and its flags).
+  ConnectionLimits limits;
 };
 
 // Mutual TLS 1.3 server credentials for `files`: the client must present a
@@ -39,13 +45,19 @@ MutualTlsServerCredentials(const TlsFiles& files);
 class CmdctlServer {
  public:
   // Builds and starts the server. UNAVAILABLE when the address cannot be
-  // bound. `jobs` must outlive the server.
+  // bound. `jobs` must outlive the server. The listening sockets are
+  // cmdctld's own, accepted on by an Acceptor (acceptor.h) that hands each
+  // connection to gRPC, which runs the TLS handshake.
   static absl::StatusOr<std::unique_ptr<CmdctlServer>> Start(
       const ServerOptions& options, JobManager* jobs);
   ~CmdctlServer();
 
   // The port bound (0 without a listening port).
   int port() const { return port_; }
+  // The addresses listened on ("127.0.0.1:9090", ...).
+  const std::vector<std::string>& addresses() const { return addresses_; }
+  // Connections accepted, refused, shed; open now. Zero without a port.
+  Acceptor::Stats connection_stats();
   grpc::Server* grpc_server() { return server_.get(); }
   ProcessServiceImpl* service() { return service_.get(); }
 
@@ -67,7 +79,11 @@ class CmdctlServer {
   JobManager* const jobs_;
   std::unique_ptr<ProcessServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  // gRPC's end of the hand-off; outlives acceptor_, which calls it.
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff_;
+  std::unique_ptr<Acceptor> acceptor_;  // null without a listening port
   int port_ = 0;
+  std::vector<std::string> addresses_;
   bool shut_down_ = false;  // only touched by the thread calling Shutdown
 };
 

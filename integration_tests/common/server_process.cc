@@ -161,6 +161,13 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   args.push_back("--state_dir=" + server->state_dir_);
   args.insert(args.end(), options.extra_flags.begin(),
               options.extra_flags.end());
+  if (options.fd_limit > 0) {
+    // prlimit execs cmdctld in its own process: the pid stays the server's.
+    args.insert(args.begin(), {"/usr/bin/prlimit",
+                               absl::StrCat("--nofile=", options.fd_limit, ":",
+                                            options.fd_limit),
+                               "--"});
+  }
   if (!options.cgroup.empty()) {
     // The shell moves itself (so the server it becomes) into the cgroup.
     args.insert(args.begin(), {"/bin/sh", "-c",

@@ -31,6 +31,9 @@ struct ServerProcessOptions {
   // test's own), e.g. one from test::NewTestCgroup: it is spawned as
   // `sh -c 'echo $$ >DIR/cgroup.procs && exec cmdctld ...'`.
   std::string cgroup;
+  // > 0: the server's RLIMIT_NOFILE, soft and hard (it runs under
+  // prlimit(1), so it cannot raise it), for tests of fd exhaustion.
+  int fd_limit = 0;
 };
 
 class ServerProcess {

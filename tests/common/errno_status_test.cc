@@ -44,5 +44,14 @@ TEST(ErrnoStatusTest, MessageNamesTheOperationAndTheErrno) {
   EXPECT_EQ(ErrnoText(EMFILE), "Too many open files");
 }
 
+TEST(ErrnoStatusTest, ResourceErrorsNameTheResource) {
+  EXPECT_EQ(ErrnoStatus(EMFILE, "socketpair", ErrnoCause::kMachinery).message(),
+            "socketpair: Too many open files (EMFILE)");
+  EXPECT_THAT(ErrnoStatus(ENFILE, "x").message(), HasSubstr("(ENFILE)"));
+  EXPECT_THAT(ErrnoStatus(ENOMEM, "x").message(), HasSubstr("(ENOMEM)"));
+  EXPECT_THAT(ErrnoStatus(EAGAIN, "x").message(), HasSubstr("(EAGAIN)"));
+  EXPECT_EQ(ErrnoStatus(ENOENT, "x").message(), "x: No such file or directory");
+}
+
 }  // namespace
 }  // namespace cmdctl
