@@ -221,10 +221,9 @@ std::unique_ptr<CgroupTree> CgroupTree::Open(const std::string& jobs_parent) {
   if (missing_why.empty()) missing_why = more;
   const absl::flat_hash_set<std::string> enabled =
       ReadControllers(dir->get(), "cgroup.subtree_control");
-  CgroupControllers controllers{enabled.contains("cpu"),
-                                enabled.contains("memory"),
-                                enabled.contains("pids"),
-                                enabled.contains("io")};
+  CgroupControllers controllers{
+      enabled.contains("cpu"), enabled.contains("memory"),
+      enabled.contains("pids"), enabled.contains("io")};
   LOG(INFO) << "jobs get their own cgroup under " << where->dir
             << " (controllers: "
             << (enabled.empty() ? "none" : absl::StrJoin(enabled, " ")) << ")";
@@ -262,18 +261,17 @@ absl::Status CheckLimitsAgainst(const ResourceLimits& l,
 absl::Status CgroupTree::CheckLimits(const ResourceLimits& l) const {
   return CheckLimitsAgainst(
       l, controllers_,
-      absl::StrCat("to the job cgroups under ", path_,
-                   missing_why_.empty() ? ""
-                                        : absl::StrCat(" (", missing_why_, ")")));
+      absl::StrCat(
+          "to the job cgroups under ", path_,
+          missing_why_.empty() ? "" : absl::StrCat(" (", missing_why_, ")")));
 }
 
 absl::Status CgroupTree::ApplyLimits(int dir, const ResourceLimits& l) {
   if (l.memory_bytes > 0) {
-    for (auto [file, value] :
-         {std::pair<const char*, std::string>{"memory.max",
-                                              absl::StrCat(l.memory_bytes)},
-          {"memory.swap.max", "0"},
-          {"memory.oom.group", "1"}}) {
+    for (auto [file, value] : {std::pair<const char*, std::string>{
+                                   "memory.max", absl::StrCat(l.memory_bytes)},
+                               {"memory.swap.max", "0"},
+                               {"memory.oom.group", "1"}}) {
       // memory.swap.max is absent without swap accounting: nothing to stop.
       absl::Status s = WriteFile(dir, file, value);
       if (!s.ok() && !(absl::IsNotFound(s) && file[7] == 's')) return s;
@@ -401,7 +399,8 @@ absl::StatusOr<ResourceUsage> JobCgroup::Usage() {
   if (auto v = FlatKeyedValue(*cpu, "system_usec")) {
     usage.cpu_system = absl::Microseconds(*v);
   }
-  absl::StatusOr<std::string> peak = ReadFileToString(dir_.get(), "memory.peak");
+  absl::StatusOr<std::string> peak =
+      ReadFileToString(dir_.get(), "memory.peak");
   if (peak.ok()) {
     (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*peak),
                            &usage.memory_peak_bytes);
@@ -418,7 +417,8 @@ absl::StatusOr<ResourceUsage> JobCgroup::Usage() {
 absl::Status JobCgroup::KillAndRemove(absl::Duration wait) {
   if (!dir_) return absl::OkStatus();
   absl::Status killed = Kill();
-  absl::StatusOr<UniqueFd> events = OpenAt(dir_.get(), "cgroup.events", O_RDONLY);
+  absl::StatusOr<UniqueFd> events =
+      OpenAt(dir_.get(), "cgroup.events", O_RDONLY);
   const absl::Time deadline = absl::Now() + wait;
   while (events.ok()) {
     absl::StatusOr<std::string> text = PreadAll(events->get());

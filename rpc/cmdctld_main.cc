@@ -360,7 +360,8 @@ int Main() {
                    &ResourceLimits::memory_bytes},
         std::tuple{"default_cpus", FLAGS_default_cpus,
                    &ResourceLimits::cpu_millicores},
-        std::tuple{"default_pids", FLAGS_default_pids, &ResourceLimits::pids}}) {
+        std::tuple{"default_pids", FLAGS_default_pids,
+                   &ResourceLimits::pids}}) {
     ResourceLimits one;
     one.*member = settings->limit_defaults.*member;
     if (absl::Status enforceable = (*host)->CheckLimits(one);

@@ -170,9 +170,9 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   }
   if (!options.cgroup.empty()) {
     // The shell moves itself (so the server it becomes) into the cgroup.
-    args.insert(args.begin(), {"/bin/sh", "-c",
-                               "echo $$ >\"$0/cgroup.procs\" && exec \"$@\"",
-                               options.cgroup});
+    args.insert(args.begin(),
+                {"/bin/sh", "-c", "echo $$ >\"$0/cgroup.procs\" && exec \"$@\"",
+                 options.cgroup});
   }
 
   absl::StatusOr<pid_t> pid;
