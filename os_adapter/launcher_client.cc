@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "os_adapter/fd_passing.h"
+#include "os_adapter/launcher_pool.h"
 #include "os_adapter/os_util.h"
 #include "os_adapter/syscalls.h"
 
@@ -24,6 +25,10 @@
 
 namespace cmdctl {
 namespace {
+
+// The room in a launcher's argv[1] for the job's id. Ids are 36 characters
+// (a UUID); room for longer ones too.
+constexpr size_t kShownJobIdBytes = 128;
 
 // Start waits this long for the launcher to report (exec of a binary on a
 // hung network file system, say) before it kills the launcher.
@@ -146,61 +151,42 @@ void KillAndReap(int pidfd) {
   }
 }
 
-// A spawned launcher: our child, with its control socket.
-struct Spawned {
-  pid_t pid = 0;
-  UniqueFd pidfd;
-  UniqueFd sock;
-};
+// A launcher for one request: the pool's spare, else a new one.
+absl::StatusOr<SpawnedLauncher> TakeLauncher(const LaunchContext& context) {
+  if (context.pool != nullptr) return context.pool->Take();
+  return SpawnLauncher(context.launcher_path, context.reaper);
+}
 
-// Spawns the launcher and sends `request`. On failure nothing is left.
-absl::StatusOr<Spawned> SpawnAndSend(const LaunchRequest& request,
-                                     const LaunchContext& context) {
+// Sends `request` to a launcher for it. A spare that died while it waited
+// (killed by someone, say) cannot take it: then once more with a new one.
+// On failure nothing is left.
+absl::StatusOr<SpawnedLauncher> SpawnAndSend(const LaunchRequest& request,
+                                             const LaunchContext& context) {
   const std::string body = EncodeLaunchRequest(request);
   if (body.size() > kMaxLaunchRequestBytes) {
     return absl::InvalidArgumentError("arguments and environment too large");
   }
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return Machinery(errno, "socketpair");
-  }
-  Spawned spawned;
-  spawned.sock.reset(sv[0]);
-  UniqueFd child_end(sv[1]);
-  SpawnSetup setup;
-  if (absl::Status s = setup.Prepare(child_end.get()); !s.ok()) return s;
-  {
-    std::string arg0 = "cmdctl-launcher";
-    std::string arg1 = request.job_id;
-    char* argv[] = {arg0.data(), arg1.data(), nullptr};
-    char* envp[] = {nullptr};
-    // The reaper (if any) reaps nothing while the guard is held, so the
-    // pid is still our unreaped child when the pidfd pins it. Nobody claims
-    // the launcher's exit: the reaper reaps it whenever it ends, or
-    // KillAndReap does.
-    ChildReaper::SpawnGuard guard(context.reaper);
-    const int rc = posix_spawn(&spawned.pid, context.launcher_path.c_str(),
-                               setup.actions(), setup.attr(), argv, envp);
-    if (rc != 0) return Machinery(rc, "spawning the launcher");
-    spawned.pidfd.reset(PidfdOpen(spawned.pid));
-    if (!spawned.pidfd) {
-      const int err = errno;
-      kill(spawned.pid, SIGKILL);  // still our unreaped child
-      return Machinery(err, "pidfd_open");
+  absl::StatusOr<SpawnedLauncher> spawned = TakeLauncher(context);
+  if (!spawned.ok()) return spawned.status();
+  for (bool fresh = context.pool == nullptr;; fresh = true) {
+    absl::Cleanup reap = [&] { KillAndReapLauncher(*spawned); };
+    struct timeval tv = {kLauncherTimeoutSeconds, 0};
+    if (setsockopt(spawned->sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+                   sizeof(tv)) != 0) {
+      return Machinery(errno, "setsockopt(SO_RCVTIMEO)");
     }
+    if (SendRequest(spawned->sock.get(), body, context.attach_fds)) {
+      std::move(reap).Cancel();
+      return spawned;
+    }
+    const int err = errno;
+    if (fresh || (err != EPIPE && err != ECONNRESET)) {
+      return Machinery(err, "sending the launch request");
+    }
+    std::move(reap).Invoke();
+    spawned = SpawnLauncher(context.launcher_path, context.reaper);
+    if (!spawned.ok()) return spawned.status();
   }
-  child_end.reset();
-  absl::Cleanup reap = [&] { KillAndReap(spawned.pidfd.get()); };
-  struct timeval tv = {kLauncherTimeoutSeconds, 0};
-  if (setsockopt(spawned.sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv,
-                 sizeof(tv)) != 0) {
-    return Machinery(errno, "setsockopt(SO_RCVTIMEO)");
-  }
-  if (!SendRequest(spawned.sock.get(), body, context.attach_fds)) {
-    return Machinery(errno, "sending the launch request");
-  }
-  std::move(reap).Cancel();
-  return spawned;
 }
 
 // What a missing or failed reply means to the caller of Start.
@@ -225,11 +211,49 @@ absl::Status ReplyFailure(const std::optional<LaunchReply>& reply,
 
 }  // namespace
 
+absl::StatusOr<SpawnedLauncher> SpawnLauncher(const std::string& launcher_path,
+                                              ChildReaper* reaper) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Machinery(errno, "socketpair");
+  }
+  SpawnedLauncher spawned;
+  spawned.sock.reset(sv[0]);
+  UniqueFd child_end(sv[1]);
+  SpawnSetup setup;
+  if (absl::Status s = setup.Prepare(child_end.get()); !s.ok()) return s;
+  // argv[1] is room for the job's id, which the launcher writes there once
+  // it has its request (launcher_main.cc).
+  std::string arg0 = "cmdctl-launcher";
+  std::string arg1(kShownJobIdBytes, ' ');
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  char* envp[] = {nullptr};
+  // The reaper (if any) reaps nothing while the guard is held, so the pid
+  // is still our unreaped child when the pidfd pins it. Nobody claims the
+  // launcher's exit: the reaper reaps it whenever it ends, or KillAndReap
+  // does.
+  ChildReaper::SpawnGuard guard(reaper);
+  const int rc = posix_spawn(&spawned.pid, launcher_path.c_str(),
+                             setup.actions(), setup.attr(), argv, envp);
+  if (rc != 0) return Machinery(rc, "spawning the launcher");
+  spawned.pidfd.reset(PidfdOpen(spawned.pid));
+  if (!spawned.pidfd) {
+    const int err = errno;
+    kill(spawned.pid, SIGKILL);  // still our unreaped child
+    return Machinery(err, "pidfd_open");
+  }
+  return spawned;
+}
+
+void KillAndReapLauncher(const SpawnedLauncher& launcher) {
+  if (launcher.pidfd) KillAndReap(launcher.pidfd.get());
+}
+
 absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
                                         const LaunchContext& context) {
-  absl::StatusOr<Spawned> spawned = SpawnAndSend(request, context);
+  absl::StatusOr<SpawnedLauncher> spawned = SpawnAndSend(request, context);
   if (!spawned.ok()) return spawned.status();
-  absl::Cleanup reap = [&] { KillAndReap(spawned->pidfd.get()); };
+  absl::Cleanup reap = [&] { KillAndReapLauncher(*spawned); };
   std::vector<UniqueFd> output;
   std::optional<LaunchReply> reply = ReceiveReply(spawned->sock.get(), output);
   if (!reply || reply->kind != LaunchReply::kOutputReady ||
@@ -253,10 +277,10 @@ absl::StatusOr<LaunchedJob> RunLauncher(const LaunchRequest& request,
 
 absl::StatusOr<std::vector<UniqueFd>> RunLauncherTask(
     const LaunchRequest& request, const LaunchContext& context) {
-  absl::StatusOr<Spawned> spawned = SpawnAndSend(request, context);
+  absl::StatusOr<SpawnedLauncher> spawned = SpawnAndSend(request, context);
   if (!spawned.ok()) return spawned.status();
   // It ends by itself right after its reply; this only reaps it.
-  absl::Cleanup reap = [&] { KillAndReap(spawned->pidfd.get()); };
+  absl::Cleanup reap = [&] { KillAndReapLauncher(*spawned); };
   std::vector<UniqueFd> fds;
   std::optional<LaunchReply> reply = ReceiveReply(spawned->sock.get(), fds);
   const LaunchReply::Kind want = request.mode == LaunchRequest::kOpenOutput

@@ -29,16 +29,37 @@ struct LaunchedJob {
   UniqueFd stderr_fd;
 };
 
-// What the launch needs besides the request.
-struct LaunchContext {
-  std::string launcher_path;    // absolute
-  ChildReaper* reaper;          // null: the pidfd alone reaps
-  std::vector<int> attach_fds;  // sent with the request (as its flags say)
+// A spawned launcher that has not had its request yet: our child (pinned
+// by its pidfd), its control socket, and nothing else of ours.
+struct SpawnedLauncher {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  UniqueFd sock;
 };
 
 // Spawns the launcher in a new session (empty signal mask, default
 // dispositions, fds 0-2 on /dev/null, the control socket as fd 3, nothing
-// else), sends `request` (mode kLaunch) and waits for the program's exec
+// else). It waits for its request; it exits when the socket's other end
+// closes without one.
+absl::StatusOr<SpawnedLauncher> SpawnLauncher(const std::string& launcher_path,
+                                              ChildReaper* reaper);
+
+// Kills `launcher` if it still runs and reaps it (or learns that the reaper
+// did).
+void KillAndReapLauncher(const SpawnedLauncher& launcher);
+
+class LauncherPool;
+
+// What the launch needs besides the request.
+struct LaunchContext {
+  std::string launcher_path;     // absolute
+  ChildReaper* reaper;           // null: the pidfd alone reaps
+  std::vector<int> attach_fds;   // sent with the request (as its flags say)
+  LauncherPool* pool = nullptr;  // null: spawn a launcher for this request
+};
+
+// Takes a launcher (the pool's spare, or a new one: SpawnLauncher), sends
+// `request` (mode kLaunch) and waits for the program's exec
 // (at most kLauncherTimeout). On failure the launcher is killed and reaped
 // and the error says what failed (ProcessHost::Start's codes, from
 // LaunchFailureToStatus); the launcher has removed the files it made.

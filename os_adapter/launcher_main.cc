@@ -14,9 +14,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -141,11 +143,23 @@ LaunchRequest ReadRequest(std::vector<int>& fds) {
   _exit(Reply(done) ? 0 : 1);
 }
 
-int Main() {
+// A launcher may be spawned before its job is known (a spare,
+// launcher_pool.h): its argv[1] is then a blank placeholder that the job's
+// id overwrites once the request came, so that `ps` and /proc/<pid>/cmdline
+// name the job a monitor serves (cut to the placeholder's length).
+void ShowJobId(int argc, char** argv, const std::string& job_id) {
+  if (argc < 2) return;
+  const size_t room = strlen(argv[1]);
+  memset(argv[1], 0, room);
+  memcpy(argv[1], job_id.data(), std::min(room, job_id.size()));
+}
+
+int Main(int argc, char** argv) {
   ResetAllSignalDispositions();
   signal(SIGPIPE, SIG_IGN);  // a vanished host is an error, not our death
   std::vector<int> fds;
   LaunchRequest request = ReadRequest(fds);
+  ShowJobId(argc, argv, request.job_id);
   size_t next = 0;
   MonitorSetup setup;
   if (request.has_cgroup_parent_fd) setup.cgroup_parent = fds[next++];
@@ -164,4 +178,4 @@ int Main() {
 }  // namespace
 }  // namespace cmdctl::launcher
 
-int main() { return cmdctl::launcher::Main(); }
+int main(int argc, char** argv) { return cmdctl::launcher::Main(argc, argv); }

@@ -103,6 +103,11 @@ absl::Status LinuxProcessHost::Init() {
     reaper_ = *std::move(reaper);
   }
   if (options_.use_cgroups) cgroups_ = CgroupTree::Open(options_.cgroup_parent);
+  // After the cgroup tree: the spare runs in the cgroup this process moved
+  // into (a launcher spawned before would hold the parent, which must stay
+  // empty).
+  launchers_ = std::make_unique<LauncherPool>(launcher, reaper_.get());
+  launchers_->Refill();
   return absl::OkStatus();
 }
 

@@ -57,6 +57,7 @@
 #include "os_adapter/fd_reserve.h"
 #include "os_adapter/host_job_state.h"
 #include "os_adapter/launch_protocol.h"
+#include "os_adapter/launcher_pool.h"
 #include "os_adapter/output_space.h"
 #include "os_adapter/run_dir.h"
 #include "os_adapter/user_db.h"
@@ -156,10 +157,16 @@ class LinuxProcessHost : public ProcessHost {
   absl::StatusOr<UniqueFd> MakeOutputDir(const std::string& job_id,
                                          const UserEntry& user);
   // A request acting for the job's user (uid, gid, its groups now, home,
-  // where the output lives).
+  // where the output lives). `user`: the user as just looked up (else it
+  // is looked up here).
   LaunchRequest UserRequest(const std::string& job_id,
-                            const HostJobState& state,
-                            LaunchRequest::Mode mode) const;
+                            const HostJobState& state, LaunchRequest::Mode mode,
+                            const UserEntry* user = nullptr) const;
+  // What a launch needs besides the request (the pool's spare launcher
+  // included); and, once it has been used, a new spare, spawned on the
+  // loop thread.
+  LaunchContext LauncherContext() const;
+  void RefillLaunchers();
   // Follows `job` from now on (its monitor's pidfd). On failure the job is
   // killed and forgotten.
   absl::Status Register(const std::shared_ptr<Job>& job)
@@ -191,6 +198,7 @@ class LinuxProcessHost : public ProcessHost {
   // is destroyed last: the parts below unregister from it.
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ChildReaper> reaper_;  // reap_orphans only
+  std::unique_ptr<LauncherPool> launchers_;
   std::unique_ptr<CgroupTree> cgroups_;  // null: process-group fallback
   std::unique_ptr<RunDirectory> runs_;
   UniqueFd output_dir_;  // options_.output_dir

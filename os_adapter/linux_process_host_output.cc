@@ -35,7 +35,7 @@ absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
     const std::string& job_id, const HostJobState& state) {
   LaunchRequest request =
       UserRequest(job_id, state, LaunchRequest::kOpenOutput);
-  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
+  LaunchContext context = LauncherContext();
   if (request.has_output_dir_fd) {
     if (state.output_dir != options_.output_dir) {
       return absl::DataLossError(
@@ -45,6 +45,7 @@ absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
     context.attach_fds.push_back(output_dir_.get());
   }
   absl::StatusOr<std::vector<UniqueFd>> fds = RunLauncherTask(request, context);
+  RefillLaunchers();
   if (!fds.ok()) {
     if (absl::IsResourceExhausted(fds.status())) return fds.status();
     return absl::DataLossError(absl::StrCat(
@@ -88,7 +89,7 @@ absl::Status LinuxProcessHost::RemoveOutput(const std::string& job_id,
   if (!state.ok()) return state.status();
   LaunchRequest request =
       UserRequest(job_id, *state, LaunchRequest::kRemoveOutput);
-  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
+  LaunchContext context = LauncherContext();
   if (request.has_output_dir_fd) {
     if (state->output_dir != options_.output_dir) {
       return absl::FailedPreconditionError(
@@ -99,6 +100,7 @@ absl::Status LinuxProcessHost::RemoveOutput(const std::string& job_id,
   }
   absl::StatusOr<std::vector<UniqueFd>> done =
       RunLauncherTask(request, context);
+  RefillLaunchers();
   if (!done.ok()) return done.status();
   if (request.has_output_dir_fd &&
       unlinkat(output_dir_.get(), job_id.c_str(), AT_REMOVEDIR) != 0 &&

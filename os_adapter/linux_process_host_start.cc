@@ -132,8 +132,8 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
     if (outdir) unlinkat(output_dir_.get(), id.c_str(), AT_REMOVEDIR);
   };
 
-  LaunchRequest request = UserRequest(id, state, LaunchRequest::kLaunch);
-  request.groups.assign(user->groups.begin(), user->groups.end());
+  LaunchRequest request =
+      UserRequest(id, state, LaunchRequest::kLaunch, &*user);
   request.working_dir = spec.working_dir;
   request.program = spec.program;
   request.argv.push_back(spec.program);
@@ -143,12 +143,13 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
   request.max_output_bytes = spec.max_output_bytes;
   request.has_cgroup_parent_fd = cgroup != nullptr;
   request.has_run_dir_fd = true;
-  LaunchContext context{options_.launcher_path, reaper_.get(), {}};
+  LaunchContext context = LauncherContext();
   if (cgroup != nullptr) context.attach_fds.push_back(cgroups_->fd());
   if (request.has_output_dir_fd)
     context.attach_fds.push_back(output_dir_.get());
   context.attach_fds.push_back(run_dir->get());
   absl::StatusOr<LaunchedJob> launched = RunLauncher(request, context);
+  RefillLaunchers();
   // A launcher that reported what was wrong with the request removed the
   // files it made. One that did not (killed, out of fds, no reply), or a job
   // stopped below, may have left them (in the user's home, or in `outdir`).
@@ -249,7 +250,8 @@ absl::StatusOr<UniqueFd> LinuxProcessHost::MakeOutputDir(
 
 LaunchRequest LinuxProcessHost::UserRequest(const std::string& job_id,
                                             const HostJobState& state,
-                                            LaunchRequest::Mode mode) const {
+                                            LaunchRequest::Mode mode,
+                                            const UserEntry* user) const {
   LaunchRequest request;
   request.mode = mode;
   request.job_id = job_id;
@@ -258,15 +260,26 @@ LaunchRequest LinuxProcessHost::UserRequest(const std::string& job_id,
   request.gid = state.gid;
   // The user's groups as they are now; only the primary one if the user is
   // gone (its files are still its uid's).
-  absl::StatusOr<UserEntry> user = LookupUser(state.login);
-  if (user.ok() && user->uid == state.uid) {
-    request.groups.assign(user->groups.begin(), user->groups.end());
+  absl::StatusOr<UserEntry> looked_up = user != nullptr
+                                            ? absl::StatusOr<UserEntry>(*user)
+                                            : LookupUser(state.login);
+  if (looked_up.ok() && looked_up->uid == state.uid) {
+    request.groups.assign(looked_up->groups.begin(), looked_up->groups.end());
   } else {
     request.groups = {state.gid};
   }
   request.home = state.home;
   request.has_output_dir_fd = !state.output_dir.empty();
   return request;
+}
+
+LaunchContext LinuxProcessHost::LauncherContext() const {
+  return LaunchContext{
+      options_.launcher_path, reaper_.get(), {}, launchers_.get()};
+}
+
+void LinuxProcessHost::RefillLaunchers() {
+  loop_->Post([this] { launchers_->Refill(); });
 }
 
 absl::Status LinuxProcessHost::Register(const std::shared_ptr<Job>& job) {
