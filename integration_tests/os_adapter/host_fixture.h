@@ -36,6 +36,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration_tests/common/proc_files.h"
 #include "integration_tests/common/runnable_copy.h"
 #include "integration_tests/common/test_users.h"
 #include "os_adapter/linux_process_host.h"
@@ -222,40 +223,14 @@ inline std::string Describe(const std::optional<ExitInfo>& e) {
 
 // The content of a /proc file; empty when the process went away meanwhile
 // (std::ifstream throws on such read errors).
-inline std::string ReadProcFile(const std::string& path) {
-  std::string out;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
-
-// True when some process has `needle` in its command line.
-inline bool AnyProcessMentions(const std::string& needle) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string cmdline = ReadProcFile(entry.path() / "cmdline");
-    if (absl::StrContains(cmdline, needle)) return true;
-  }
-  return false;
-}
+using test::AnyProcessMentions;
+using test::ReadProcFile;
 
 // Zombie children of this process.
 inline int CountZombieChildren() {
   int zombies = 0;
-  const std::string self = std::to_string(getpid());
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = ReadProcFile(entry.path() / "stat");
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
-    if (f.size() > 1 && f[0] == "Z" && f[1] == self) ++zombies;
+  for (const test::ProcessInfo& p : test::ListProcesses()) {
+    if (p.state == 'Z' && p.ppid == getpid()) ++zombies;
   }
   return zombies;
 }

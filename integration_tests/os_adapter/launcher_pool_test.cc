@@ -152,16 +152,10 @@ TEST_F(LinuxProcessHostTest, AStartAfterTheSpareWasKilledStillRuns) {
   int killed = 0;
   UniqueFd pidfd;
   while (killed == 0 && absl::Now() < deadline) {
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-      const std::string name = entry.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      if (ReadProcFile(entry.path() / "cmdline") != SpareCmdline()) continue;
-      const std::string stat = ReadProcFile(entry.path() / "stat");
-      const size_t close = stat.rfind(')');
-      std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
-      if (f.size() < 2 || f[1] != std::to_string(getpid())) continue;
-      pidfd.reset(PidfdOpen(std::stoi(name)));
-      if (pidfd && kill(std::stoi(name), SIGKILL) == 0) ++killed;
+    for (const test::ProcessInfo& p : test::ListProcesses()) {
+      if (p.ppid != getpid() || p.cmdline != SpareCmdline()) continue;
+      pidfd.reset(PidfdOpen(p.pid));
+      if (pidfd && kill(p.pid, SIGKILL) == 0) ++killed;
     }
     if (killed == 0) absl::SleepFor(absl::Milliseconds(5));
   }

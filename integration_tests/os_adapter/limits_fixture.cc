@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "integration_tests/common/proc_files.h"
 #include "integration_tests/common/test_cgroups.h"
 #include "integration_tests/common/test_users.h"
 #include "os_adapter/random_id.h"
@@ -21,27 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadProcFile(const std::string& path) {
-  std::string out;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
-
-bool AnyProcessMentions(const std::string& needle) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (absl::StrContains(ReadProcFile(entry.path() / "cmdline"), needle)) {
-      return true;
-    }
-  }
-  return false;
-}
+using test::AnyProcessMentions;
 
 }  // namespace
 

@@ -34,21 +34,15 @@
 namespace cmdctl {
 namespace {
 
-using ::cmdctl::test::CpuTicks;
-using ::cmdctl::test::IssuedCert;
-using ::cmdctl::test::RssKiB;
-using ::cmdctl::test::RunWithInput;
 using ::cmdctl::test::ServerProcess;
 using ::cmdctl::test::ServerProcessOptions;
 using ::cmdctl::test::TempDir;
-using ::cmdctl::test::TestCa;
 using ::testing::HasSubstr;
 
 using it::CmdctldTest;
 using it::fixture;
 using it::kAlice;
 using it::kBob;
-using it::kBound;
 
 // ---------------------------------------------------------------------------
 // TLS
