@@ -32,6 +32,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/file_util.h"
 #include "common/units.h"
@@ -453,6 +454,10 @@ int Main() {
 }  // namespace cmdctl
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, so every Mutex lock would run its
+  // deadlock detection (docs/BENCHMARKS.md, profile of 2026-12-05). The
+  // tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before any thread exists: every thread inherits this mask, and only
   // the main thread's sigwait() takes these signals.
   sigset_t signals;
