@@ -75,6 +75,9 @@ class OutputCursor {
   // Hands back the data buffer of a chunk that has been sent, so the next
   // read reuses it (no allocation, and no zero-fill of the part it had).
   void Recycle(std::string buffer);
+  // Bytes of buffer the cursor keeps between reads (tests): none while it
+  // waits, so that idle followers cost no buffer.
+  size_t KeptBufferBytes() const { return spare_.capacity(); }
 
   // Non-blocking. Returns:
   //  - a chunk: deliver it, then call Next again;
@@ -117,8 +120,8 @@ class OutputCursor {
   // How much the next read may take: chunk_bytes_, or the large chunk while
   // the reader is behind and holds (or now gets) a reservation.
   size_t ReadSize(int s);
-  // Gives back the reservation and drops a large spare buffer.
-  void ReleaseLarge();
+  // Gives back the reservation and drops the spare buffer.
+  void ReleaseBuffers();
 
   std::shared_ptr<Job> job_;
   std::unique_ptr<OutputReader> reader_;

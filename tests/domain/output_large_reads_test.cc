@@ -187,5 +187,15 @@ TEST_F(LargeReadsTest, ASentBufferIsReusedForTheNextRead) {
   EXPECT_NE((*third)->data.data(), (*second)->data.data());
 }
 
+TEST_F(LargeReadsTest, AWaitingFollowerKeepsNoBuffer) {
+  Out(Pattern(150));
+  auto cursor = Open(true, 100);
+  Received r = DrainNow(*cursor);  // the last, empty read keeps its buffer
+  ASSERT_EQ(r.out, Pattern(150));
+  EXPECT_GE(cursor->KeptBufferBytes(), 100u);
+  ASSERT_TRUE(cursor->WaitForMore([] {}));
+  EXPECT_LT(cursor->KeptBufferBytes(), 100u);
+}
+
 }  // namespace
 }  // namespace cmdctl::test
