@@ -62,6 +62,35 @@ OutputCursor::OutputCursor(std::shared_ptr<Job> job,
       follow_(follow),
       chunk_bytes_(chunk_bytes) {}
 
+OutputCursor::~OutputCursor() { ReleaseBuffers(); }
+
+void OutputCursor::EnableLargeReads(OutputBudget* budget,
+                                    size_t large_chunk_bytes) {
+  if (budget == nullptr || large_chunk_bytes <= chunk_bytes_) return;
+  budget_ = budget;
+  large_bytes_ = large_chunk_bytes;
+}
+
+void OutputCursor::Recycle(std::string buffer) {
+  // A large buffer whose reservation has gone back is freed, not kept.
+  if (!large_held_ && buffer.capacity() > chunk_bytes_) return;
+  spare_ = std::move(buffer);
+}
+
+size_t OutputCursor::ReadSize(int s) {
+  if (budget_ == nullptr || !behind_[s]) return chunk_bytes_;
+  if (!large_held_) large_held_ = budget_->TryReserve(large_bytes_);
+  return large_held_ ? large_bytes_ : chunk_bytes_;
+}
+
+void OutputCursor::ReleaseBuffers() {
+  if (large_held_) {
+    budget_->Release(large_bytes_);
+    large_held_ = false;
+  }
+  std::string().swap(spare_);  // (assigning "" would keep the buffer)
+}
+
 absl::Status OutputCursor::Position(int s, const OutputRequest& request,
                                     bool ended) {
   absl::StatusOr<StreamWindow> window = reader_->Window(kStreams[s]);
@@ -177,18 +206,25 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::Next() {
 }
 
 absl::StatusOr<std::optional<OutputChunk>> OutputCursor::ReadStream(int s) {
-  // One read of up to a chunk; a snapshot never reads past its limit.
-  size_t max = chunk_bytes_;
+  // One read of up to a chunk (a large one while behind, see ReadSize); a
+  // snapshot never reads past its limit.
+  size_t max = ReadSize(s);
   if (!follow_) {
     max = std::min<size_t>(max, static_cast<size_t>(limit_[s] - offset_[s]));
   }
   OutputChunk chunk;
   chunk.stream = kStreams[s];
+  // The last chunk's buffer, when it came back: only the bytes beyond its
+  // old size are zero-filled (none after a full chunk), nothing allocated.
+  chunk.data = std::move(spare_);
+  spare_.clear();
   chunk.data.resize(max);
   absl::StatusOr<ReadResult> read =
       reader_->Read(kStreams[s], offset_[s], absl::MakeSpan(chunk.data));
   if (!read.ok()) return read.status();
   size_t size = read->size;
+  // A read that filled the buffer was probably not all there is.
+  behind_[s] = size == max;
   if (!follow_) {
     // The window's start may have jumped past the snapshot's end.
     size = read->offset >= limit_[s]
@@ -197,6 +233,7 @@ absl::StatusOr<std::optional<OutputChunk>> OutputCursor::ReadStream(int s) {
                      size, static_cast<size_t>(limit_[s] - read->offset));
   }
   if (size == 0) {
+    spare_ = std::move(chunk.data);
     // A snapshot stream that has nothing more up to its limit ends here.
     if (!follow_) offset_[s] = limit_[s];
     return std::nullopt;
@@ -233,6 +270,10 @@ bool OutputCursor::WaitForMore(std::function<void()> wake) {
     if (window->end > offset_[s]) return false;  // written before the arming
   }
   Job::WaitId id = 0;
+  // Caught up: a waiting follower holds no buffer and no reservation, so
+  // 1,000 idle followers cost no 32 MiB. (Before the wake is registered,
+  // which may call back into the cursor at once on another thread.)
+  ReleaseBuffers();
   if (!job_->AwaitChange(seen_version_, std::move(wake), &id)) return false;
   wait_id_ = id;
   return true;

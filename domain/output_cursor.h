@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "domain/job.h"
+#include "domain/output_budget.h"
 #include "domain/process_host.h"
 #include "domain/types.h"
 
@@ -59,6 +60,24 @@ class OutputCursor {
   static absl::StatusOr<std::unique_ptr<OutputCursor>> Open(
       std::shared_ptr<Job> job, std::unique_ptr<OutputReader> reader,
       const OutputRequest& request, size_t chunk_bytes);
+  ~OutputCursor();
+
+  // Lets a reader that is behind read more at a time: once a read has
+  // filled its whole buffer (more is likely there), the next reads take up
+  // to `large_chunk_bytes` while the cursor holds a reservation of that many
+  // bytes from `budget` (which must outlive the cursor). Without one, and
+  // for a follower that keeps up, chunks stay at most chunk_bytes. The
+  // reservation (and the large buffer) is given back when the cursor waits
+  // for output (WaitForMore) and when it is destroyed. Call before the
+  // first Next; `large_chunk_bytes` <= chunk_bytes: no effect.
+  void EnableLargeReads(OutputBudget* budget, size_t large_chunk_bytes);
+
+  // Hands back the data buffer of a chunk that has been sent, so the next
+  // read reuses it (no allocation, and no zero-fill of the part it had).
+  void Recycle(std::string buffer);
+  // Bytes of buffer the cursor keeps between reads (tests): none while it
+  // waits, so that idle followers cost no buffer.
+  size_t KeptBufferBytes() const { return spare_.capacity(); }
 
   // Non-blocking. Returns:
   //  - a chunk: deliver it, then call Next again;
@@ -98,11 +117,21 @@ class OutputCursor {
       int s, const StreamWindow& window, int64_t lines);
   // Reads the next piece of stream `s`; nullopt: nothing new there.
   absl::StatusOr<std::optional<OutputChunk>> ReadStream(int s);
+  // How much the next read may take: chunk_bytes_, or the large chunk while
+  // the reader is behind and holds (or now gets) a reservation.
+  size_t ReadSize(int s);
+  // Gives back the reservation and drops the spare buffer.
+  void ReleaseBuffers();
 
   std::shared_ptr<Job> job_;
   std::unique_ptr<OutputReader> reader_;
   bool follow_;
   size_t chunk_bytes_;
+  OutputBudget* budget_ = nullptr;  // null: no large reads
+  size_t large_bytes_ = 0;
+  bool large_held_ = false;          // large_bytes_ reserved from budget_
+  bool behind_[2] = {false, false};  // the last read filled its buffer
+  std::string spare_;                // a sent chunk's buffer (Recycle)
   int64_t offset_[2] = {0, 0};
   int64_t limit_[2] = {0, 0};  // snapshot only: where each stream ends
   int next_stream_ = 0;        // which stream Next tries first

@@ -32,6 +32,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/file_util.h"
 #include "common/units.h"
@@ -96,6 +97,13 @@ DEFINE_string(stop_grace, kDefaultStopGrace.c_str(),
 // server RSS with 32 KiB against 209 MiB with 64 KiB (bench/run.sh).
 DEFINE_uint64(output_chunk_bytes, 32 * 1024,
               "most bytes one GetProcessOutput message carries");
+// A reader that is behind gets fewer, larger messages while a server-wide
+// budget allows (docs/RPC.md "Chunk size"); 0: every message is a chunk.
+DEFINE_uint64(output_large_chunk_bytes, 256 * 1024,
+              "most bytes one message carries to a reader that is behind "
+              "(0: --output_chunk_bytes for all)");
+DEFINE_uint64(output_large_chunk_budget, 16 * 1024 * 1024,
+              "bytes of large messages all readers together may hold");
 DEFINE_string(launcher, "",
               "path of cmdctl-launcher (default: next to this binary)");
 // Limits on what clients may hold (docs/RPC.md, "Limits and recovery"); 0:
@@ -302,6 +310,11 @@ absl::StatusOr<Settings> ParseSettings() {
     return absl::InvalidArgumentError(
         "--output_chunk_bytes must be within 1 KiB .. 3 MiB");
   }
+  // The client's receive limit is gRPC's default, 4 MiB.
+  if (FLAGS_output_large_chunk_bytes > 3 * 1024 * 1024) {
+    return absl::InvalidArgumentError(
+        "--output_large_chunk_bytes must be at most 3 MiB");
+  }
   if (FLAGS_cert.empty() || FLAGS_key.empty() || FLAGS_ca.empty()) {
     return absl::InvalidArgumentError(
         "--cert, --key and --ca are required (mutual TLS only)");
@@ -401,6 +414,10 @@ int Main() {
   server_options.limits =
       ResolveConnectionLimits(FdLimit(), settings->connection_limits);
   LogConnectionLimits(server_options.limits);
+  server_options.output_reads.large_chunk_bytes =
+      FLAGS_output_large_chunk_bytes;
+  server_options.output_reads.large_chunk_budget =
+      FLAGS_output_large_chunk_budget;
   absl::StatusOr<std::unique_ptr<CmdctlServer>> server =
       CmdctlServer::Start(server_options, &jobs);
   if (!server.ok()) {
@@ -437,6 +454,10 @@ int Main() {
 }  // namespace cmdctl
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, so every Mutex lock would run its
+  // deadlock detection (docs/BENCHMARKS.md, profile of 2026-12-05). The
+  // tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before any thread exists: every thread inherits this mask, and only
   // the main thread's sigwait() takes these signals.
   sigset_t signals;

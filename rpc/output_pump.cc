@@ -17,8 +17,8 @@ OutputPump::OutputPump(std::unique_ptr<OutputCursor> cursor, OutputSink* sink,
 
 void OutputPump::Start() { Handle(Event::kStart); }
 
-void OutputPump::WriteDone(bool ok) {
-  Handle(ok ? Event::kWriteDone : Event::kWriteFailed);
+void OutputPump::WriteDone(bool ok, std::string sent_data) {
+  Handle(ok ? Event::kWriteDone : Event::kWriteFailed, std::move(sent_data));
 }
 
 void OutputPump::Cancel() { Handle(Event::kCancel); }
@@ -41,10 +41,13 @@ void OutputPump::Detach() {
   // mutex.
 }
 
-void OutputPump::Handle(Event event) {
+void OutputPump::Handle(Event event, std::string sent_data) {
   Step step;
   {
     absl::MutexLock lock(&mu_);
+    if (cursor_ != nullptr && sent_data.capacity() > 0) {
+      cursor_->Recycle(std::move(sent_data));
+    }
     switch (event) {
       case Event::kStart:
         break;

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -67,8 +68,10 @@ class OutputPump final : public std::enable_shared_from_this<OutputPump> {
   // snapshot, a read error, a shutdown that came first). Call once.
   void Start() ABSL_LOCKS_EXCLUDED(mu_);
   // The write in flight has completed; !ok: the stream is broken (the
-  // client went away), and it ends CANCELLED.
-  void WriteDone(bool ok) ABSL_LOCKS_EXCLUDED(mu_);
+  // client went away), and it ends CANCELLED. `sent_data`: the sent chunk's
+  // data buffer, if the sink gives it back, for the next read to reuse
+  // (OutputCursor::Recycle).
+  void WriteDone(bool ok, std::string sent_data = {}) ABSL_LOCKS_EXCLUDED(mu_);
   // The client cancelled: ends CANCELLED "output stream cancelled" once no
   // write is in flight.
   void Cancel() ABSL_LOCKS_EXCLUDED(mu_);
@@ -107,7 +110,7 @@ class OutputPump final : public std::enable_shared_from_this<OutputPump> {
     kShutdown,
     kResume,  // on the runner's thread, after a wake
   };
-  void Handle(Event event) ABSL_LOCKS_EXCLUDED(mu_);
+  void Handle(Event event, std::string sent_data = {}) ABSL_LOCKS_EXCLUDED(mu_);
   // Runs `step` without the mutex. After an end the sink may be gone.
   static void Execute(Step step);
   // The job's notification, on the host's thread: posts kResume to the

@@ -19,7 +19,11 @@ std::shared_ptr<OutputPump> OutputReactor::MakePump(
   return pump_;
 }
 
-void OutputReactor::OnWriteDone(bool ok) { pump_->WriteDone(ok); }
+void OutputReactor::OnWriteDone(bool ok) {
+  // gRPC serialized the message in StartWrite and is done with it now: the
+  // data's buffer goes back to the cursor for its next read.
+  pump_->WriteDone(ok, std::move(*response_.mutable_data()));
+}
 
 void OutputReactor::OnCancel() {
   if (pump_ != nullptr) pump_->Cancel();  // else it has finished already

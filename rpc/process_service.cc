@@ -44,12 +44,15 @@ AuditLine NewAuditLine(absl::string_view method,
 
 ProcessServiceImpl::ProcessServiceImpl(JobManager* jobs,
                                        CallerResolver resolve_caller,
-                                       StreamLimits stream_limits)
+                                       StreamLimits stream_limits,
+                                       OutputReadOptions output_reads)
     : jobs_(jobs),
       resolve_caller_(std::move(resolve_caller)),
       pending_stops_(std::make_shared<PendingStops>()),
       readers_(kReaderThreads),
-      stream_limiter_(stream_limits) {}
+      stream_limiter_(stream_limits),
+      large_chunk_bytes_(output_reads.large_chunk_bytes),
+      large_chunk_budget_(output_reads.large_chunk_budget) {}
 
 ProcessServiceImpl::~ProcessServiceImpl() {
   absl::MutexLock lock(&mu_);
@@ -272,6 +275,7 @@ ProcessServiceImpl::GetProcessOutput(grpc::CallbackServerContext* context,
     reactor->FinishNow(cursor.status());
     return reactor;
   }
+  (*cursor)->EnableLargeReads(&large_chunk_budget_, large_chunk_bytes_);
   StartStream(reactor, *std::move(cursor), *std::move(slot));
   return reactor;
 }

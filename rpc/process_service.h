@@ -36,6 +36,7 @@
 #include "cmdctl/v1/cmdctl.grpc.pb.h"
 #include "domain/authorization.h"
 #include "domain/job_manager.h"
+#include "domain/output_budget.h"
 #include "domain/output_cursor.h"
 #include "rpc/audit_log.h"
 #include "rpc/connection_limits.h"
@@ -51,13 +52,25 @@ using CallerResolver =
 
 class OutputReactor;
 
+// How much one output message may carry (OutputCursor::EnableLargeReads): a
+// reader that is behind reads and sends up to large_chunk_bytes at a time
+// while the server-wide budget allows; every other message carries at most
+// the JobManager's output_chunk_bytes. large_chunk_bytes at most the chunk
+// size: every message is a normal chunk.
+struct OutputReadOptions {
+  size_t large_chunk_bytes = 256 * 1024;
+  size_t large_chunk_budget = 16 * 1024 * 1024;
+};
+
 class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
  public:
   // `jobs` must outlive the service and every call on it. `stream_limits`:
   // how many output streams may be open, in all and per client address
-  // (more are RESOURCE_EXHAUSTED; connection_limits.h).
+  // (more are RESOURCE_EXHAUSTED; connection_limits.h). `output_reads`: the
+  // size of output messages.
   ProcessServiceImpl(JobManager* jobs, CallerResolver resolve_caller,
-                     StreamLimits stream_limits = {});
+                     StreamLimits stream_limits = {},
+                     OutputReadOptions output_reads = {});
   ~ProcessServiceImpl() override;
 
   grpc::ServerUnaryReactor* RunProcess(
@@ -135,6 +148,10 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
   WorkerPool readers_;
   // Counts the open output streams against their limits.
   StreamLimiter stream_limiter_;
+  // Large reads of every stream come from this budget. Outlives every
+  // cursor (each stream's is closed before it leaves streams_).
+  const size_t large_chunk_bytes_;
+  OutputBudget large_chunk_budget_;
 
   mutable absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

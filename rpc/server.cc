@@ -72,7 +72,8 @@ absl::StatusOr<std::unique_ptr<CmdctlServer>> CmdctlServer::Start(
   const ConnectionLimits& limits = options.limits;
   auto service = std::make_unique<ProcessServiceImpl>(
       jobs, options.resolve_caller,
-      StreamLimits{limits.max_streams, limits.max_streams_per_peer});
+      StreamLimits{limits.max_streams, limits.max_streams_per_peer},
+      options.output_reads);
   std::unique_ptr<CmdctlServer> server(
       new CmdctlServer(jobs, std::move(service)));
 

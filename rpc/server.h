@@ -32,6 +32,8 @@ struct ServerOptions {
   // Connections, streams and the handshake bound (no limits by default;
   // cmdctld uses DefaultConnectionLimits and its flags).
   ConnectionLimits limits;
+  // The size of output messages (large ones for readers that are behind).
+  OutputReadOptions output_reads;
 };
 
 // Mutual TLS 1.3 server credentials for `files`: the client must present a

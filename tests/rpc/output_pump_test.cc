@@ -75,6 +75,8 @@ class FakeSink final : public OutputSink {
       in_flight_ = true;
       ++sends_;
       (chunk.stream == OutputStream::kStdout ? out_ : err_) += chunk.data;
+      buffers_.push_back(chunk.data.data());
+      last_data_ = std::move(chunk.data);
     }
     if (transport_ != nullptr) {
       transport_->Post([this] { CompleteWrite(true); });
@@ -92,13 +94,16 @@ class FakeSink final : public OutputSink {
   }
 
   // The write in flight completes (as gRPC's OnWriteDone).
-  void CompleteWrite(bool ok) {
+  // With `recycle`, the sent chunk's buffer goes back, as the reactor does.
+  void CompleteWrite(bool ok, bool recycle = false) {
+    std::string data;
     {
       absl::MutexLock lock(&mu_);
       ASSERT_TRUE(in_flight_);
       in_flight_ = false;
+      if (recycle) data = std::move(last_data_);
     }
-    pump_->WriteDone(ok);
+    pump_->WriteDone(ok, std::move(data));
   }
 
   // (A CondVar, not an absl::Condition: see worker_pool.cc.)
@@ -138,6 +143,11 @@ class FakeSink final : public OutputSink {
     absl::MutexLock lock(&mu_);
     return err_;
   }
+  // Where each sent chunk's data was.
+  std::vector<const char*> buffers() {
+    absl::MutexLock lock(&mu_);
+    return buffers_;
+  }
   std::vector<std::string> violations() {
     absl::MutexLock lock(&mu_);
     return violations_;
@@ -155,6 +165,8 @@ class FakeSink final : public OutputSink {
   uint64_t bytes_sent_ ABSL_GUARDED_BY(mu_) = 0;
   std::string out_ ABSL_GUARDED_BY(mu_);
   std::string err_ ABSL_GUARDED_BY(mu_);
+  std::vector<const char*> buffers_ ABSL_GUARDED_BY(mu_);
+  std::string last_data_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> violations_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -216,6 +228,25 @@ TEST_F(OutputPumpTest, SnapshotSendsOneChunkPerWriteThenEndsOk) {
   EXPECT_EQ(sink.err(), "ab");
   EXPECT_EQ(sink.bytes_sent(), 12u);
   EXPECT_EQ(writes, 4);  // 4 + 4 + 2 of stdout, 2 of stderr
+  EXPECT_TRUE(sink.violations().empty());
+  pump->Detach();
+}
+
+TEST_F(OutputPumpTest, ASentBufferGivenBackIsReadIntoAgain) {
+  const std::string data(300, 'x');
+  Out(data);
+  FakeSink sink;
+  auto pump = Pump(&sink, &runner_, /*follow=*/false, /*chunk_bytes=*/100);
+  pump->Start();
+  sink.CompleteWrite(true, /*recycle=*/true);
+  sink.CompleteWrite(true);  // this one is not given back
+  sink.CompleteWrite(true, /*recycle=*/true);
+  ASSERT_TRUE(sink.AwaitEnd());
+  EXPECT_EQ(sink.out(), data);
+  const std::vector<const char*> buffers = sink.buffers();
+  ASSERT_EQ(buffers.size(), 3u);
+  EXPECT_EQ(buffers[1], buffers[0]);
+  EXPECT_NE(buffers[2], buffers[1]);
   EXPECT_TRUE(sink.violations().empty());
   pump->Detach();
 }

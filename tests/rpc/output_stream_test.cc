@@ -161,7 +161,17 @@ TEST_F(ProcessServiceTest, ManyCancelledFollowersAllFinish) {
   EXPECT_TRUE(server_->service()->AwaitOpenStreamsAtMost(0, kBound));
 }
 
-TEST_F(ProcessServiceTest, CancelsRacingNewOutputAllFinishCleanly) {
+// Every message one 4-byte chunk (no large reads), so reader i below always
+// has the i * 3 messages it waits for.
+class ProcessServiceSmallMessagesTest : public ProcessServiceTest {
+ protected:
+  void SetUp() override {
+    StartServer(/*chunk_bytes=*/4, OutputReadOptions{/*large_chunk_bytes=*/0});
+  }
+};
+
+TEST_F(ProcessServiceSmallMessagesTest,
+       CancelsRacingNewOutputAllFinishCleanly) {
   const std::string id = RunAsAlice("gen");
   constexpr int kReaders = 16;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
@@ -227,6 +237,53 @@ TEST_F(ProcessServiceBigChunkTest, StalledReaderHoldsBackNobody) {
   stalled_context->TryCancel();
   EXPECT_EQ(stalled->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(server_->service()->AwaitOpenStreamsAtMost(0, kBound));
+}
+
+// A reader that is behind gets fewer, larger messages (within the budget);
+// every byte still comes once and in order.
+class ProcessServiceLargeReadsTest : public ProcessServiceTest {
+ protected:
+  static constexpr size_t kChunk = 4 * 1024;
+  static constexpr size_t kLarge = 64 * 1024;
+  void SetUp() override {}
+  // 1 MiB written in 8 KiB pieces by a job that has ended, read at once.
+  Output ReadFinishedJob() {
+    const std::string id = RunAsAlice("gen");
+    std::string want;
+    for (int i = 0; i < 128; ++i) {
+      std::string data(8 * 1024, static_cast<char>('a' + i % 26));
+      data[i] = '\n';
+      EXPECT_TRUE(host_.AppendOutput(id, OutputStream::kStdout, data));
+      want += data;
+    }
+    EXPECT_TRUE(host_.Exit(id, ExitInfo::Exited(0)));
+    Output all = ReadAll(Alice().get(), id, /*snapshot=*/false);
+    EXPECT_TRUE(all.status.ok()) << all.status.error_message();
+    EXPECT_EQ(all.out.size(), want.size());
+    EXPECT_TRUE(all.out == want);
+    return all;
+  }
+};
+
+TEST_F(ProcessServiceLargeReadsTest, ALateReaderGetsLargeMessages) {
+  StartServer(kChunk, OutputReadOptions{kLarge, 1024 * 1024});
+  if (IsSkipped()) return;  // TSan (StartServer)
+  Output all = ReadFinishedJob();
+  // One normal chunk, then large ones: 1 + (1 MiB - 4 KiB) / 64 KiB.
+  EXPECT_EQ(all.chunks.size(), 17u);
+  for (const auto& [stream, data] : all.chunks) EXPECT_LE(data.size(), kLarge);
+}
+
+TEST_F(ProcessServiceLargeReadsTest, WithoutLargeReadsEveryMessageIsAChunk) {
+  StartServer(kChunk, OutputReadOptions{/*large_chunk_bytes=*/0, 1024 * 1024});
+  if (IsSkipped()) return;  // TSan (StartServer)
+  EXPECT_EQ(ReadFinishedJob().chunks.size(), 256u);
+}
+
+TEST_F(ProcessServiceLargeReadsTest, NoBudgetMeansNormalChunks) {
+  StartServer(kChunk, OutputReadOptions{kLarge, /*large_chunk_budget=*/0});
+  if (IsSkipped()) return;  // TSan (StartServer)
+  EXPECT_EQ(ReadFinishedJob().chunks.size(), 256u);
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ bool SignalWatchingHost::WaitForTerminate() {
   return signal_mu_.AwaitWithTimeout(absl::Condition(&armed), kBound);
 }
 
-void ProcessServiceTest::StartServer(size_t chunk_bytes) {
+void ProcessServiceTest::StartServer(size_t chunk_bytes,
+                                     OutputReadOptions output_reads) {
 #if defined(__SANITIZE_THREAD__)
   // Debian's gRPC and protobuf are not built with TSan, so TSan sees none of
   // the synchronization inside gRPC (completion queues, combiners, its own
@@ -70,6 +71,7 @@ void ProcessServiceTest::StartServer(size_t chunk_bytes) {
       &host_, &store_, [this] { return NextJobId(); }, options);
   ServerOptions server_options;
   server_options.resolve_caller = CallerFromTestMetadata;
+  server_options.output_reads = output_reads;
   absl::StatusOr<std::unique_ptr<CmdctlServer>> server =
       CmdctlServer::Start(server_options, jobs_.get());
   ASSERT_TRUE(server.ok()) << server.status();

@@ -70,7 +70,7 @@ class ProcessServiceTest : public ::testing::Test {
   void SetUp() override { StartServer(/*chunk_bytes=*/4); }
   void TearDown() override;
 
-  void StartServer(size_t chunk_bytes);
+  void StartServer(size_t chunk_bytes, OutputReadOptions output_reads = {});
 
   std::string NextJobId();
 
