@@ -253,7 +253,9 @@ pids+=($tls_pid)
 for _ in $(seq 100); do [ -s "$tmp/tls.port" ] && break; sleep 0.1; done
 tls_port=$(cat "$tmp/tls.port")
 
-# --- cmdctld.
+# --- cmdctld. Figure 5 opens 1,000 followers from this one address: more
+# than the default per-peer stream limit (--max_streams / 8), so the stream
+# limits are raised for the benchmark.
 server_args=()
 server_pid=0
 if [ $have_cmdctl = 1 ]; then
@@ -261,6 +263,7 @@ if [ $have_cmdctl = 1 ]; then
     --port_file="$tmp/cmdctld.port" \
     --cert="$pki/server.pem" --key="$pki/server.key" --ca="$pki/ca.pem" \
     --state_dir="$tmp/state" --retention=0 \
+    --max_streams=8000 --max_streams_per_peer=4000 \
     $server_flags 2>"$tmp/cmdctld.log" &
   server_pid=$!
   pids+=($server_pid)

@@ -42,6 +42,7 @@ std::string EncodeHostJobState(const HostJobState& s) {
   for (int i = 0; i < 2; ++i) {
     add(absl::StrCat("dev", i), absl::StrCat(s.dev[i]));
     add(absl::StrCat("ino", i), absl::StrCat(s.ino[i]));
+    add(absl::StrCat("handle", i), s.handle[i]);
   }
   return out;
 }
@@ -81,7 +82,27 @@ absl::StatusOr<HostJobState> DecodeHostJobState(const std::string& text) {
   s.home = fields["home"];
   s.output_dir = fields["output_dir"];
   s.cgroup_parent = fields["cgroup_parent"];
+  // Absent in states written before handles were kept.
+  s.handle[0] = fields["handle0"];
+  s.handle[1] = fields["handle1"];
   return s;
+}
+
+std::string FileHandleOf(int fd) {
+  // MAX_HANDLE_SZ (128) bytes of handle: more than any file system uses.
+  struct {
+    struct file_handle head;
+    unsigned char bytes[128];
+  } handle;
+  handle.head.handle_bytes = sizeof(handle.bytes);
+  int mount_id = 0;
+  if (name_to_handle_at(fd, "", &handle.head, &mount_id, AT_EMPTY_PATH) != 0) {
+    return "";
+  }
+  return absl::StrCat(handle.head.handle_type, ":",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(handle.head.f_handle),
+                          handle.head.handle_bytes)));
 }
 
 absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {

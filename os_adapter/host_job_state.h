@@ -1,9 +1,10 @@
 // What the Linux host needs to find one of its jobs again, possibly after a
 // restart of the server: the job's monitor (pid plus its start time, so a
 // recycled pid is never taken for it, and the boot it ran in), the run-as
-// user and where the output lives, the identity (device, inode) of the two
-// output files, and the job's cgroup. ProcessHost::Start returns it encoded
-// (StartedProcess::host_state); the domain keeps it in the job's record.
+// user and where the output lives, the identity (device, inode, file handle)
+// of the two output files, and the job's cgroup. ProcessHost::Start returns it
+// encoded (StartedProcess::host_state); the domain keeps it in the job's
+// record.
 #ifndef CMDCTL_OS_ADAPTER_HOST_JOB_STATE_H_
 #define CMDCTL_OS_ADAPTER_HOST_JOB_STATE_H_
 
@@ -34,7 +35,18 @@ struct HostJobState {
   // The output files as created (stdout, stderr).
   uint64_t dev[2] = {0, 0};
   uint64_t ino[2] = {0, 0};
+  // Their file handles (FileHandleOf): an inode number is reused once its
+  // file is removed, a handle is not (it holds the inode's generation).
+  // Empty where the file system gives no handle, and in states written
+  // before handles were kept: then device and inode alone are checked.
+  std::string handle[2];
 };
+
+// The file handle of the file behind `fd` (name_to_handle_at: its type and
+// bytes, hex), "" when its file system has none. Two files of one file
+// system with the same handle are the same file (the kernel's NFS export
+// identity: inode number and generation on ext4, xfs, btrfs and tmpfs).
+std::string FileHandleOf(int fd);
 
 // "key=value" lines, values C-escaped.
 std::string EncodeHostJobState(const HostJobState& state);

@@ -53,8 +53,12 @@ absl::StatusOr<std::pair<UniqueFd, UniqueFd>> LinuxProcessHost::ReopenOutput(
   }
   for (int s = 0; s < 2; ++s) {
     struct stat st;
+    // The same inode number is not enough: a file made after the job's was
+    // removed may get it (the handle holds the inode's generation too).
     if (fstat((*fds)[s].get(), &st) != 0 || st.st_dev != state.dev[s] ||
-        st.st_ino != state.ino[s]) {
+        st.st_ino != state.ino[s] ||
+        (!state.handle[s].empty() &&
+         FileHandleOf((*fds)[s].get()) != state.handle[s])) {
       return absl::DataLossError(
           absl::StrCat("the job's ", s == 0 ? "stdout" : "stderr",
                        " file was replaced by its owner: the output is lost"));

@@ -174,6 +174,7 @@ absl::StatusOr<StartedProcess> LinuxProcessHost::StartJob(
       state.dev[s] = st.st_dev;
       state.ino[s] = st.st_ino;
     }
+    state.handle[s] = FileHandleOf(fds[s]);
   }
   const std::string host_state = EncodeHostJobState(state);
   auto job = std::make_shared<Job>();
