@@ -105,6 +105,11 @@ void JobManager::BeginStop(const std::shared_ptr<Job>& job,
   // The stop and its KILL appointment survive a restart; if the store
   // fails, the stop still happens (only a restart would forget it).
   (void)store_->Update(job->Record());
+  // The job may have ended since its record was read above, and its final
+  // record (RecordEnd) been written before ours: never leave a running
+  // record behind an ended job. (If it ends after this check, RecordEnd
+  // writes after us.)
+  if (job->ended()) (void)store_->Update(job->Record());
   ScheduleKill(job, kill_at);
 }
 

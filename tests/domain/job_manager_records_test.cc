@@ -144,6 +144,28 @@ TEST_F(JobManagerTest, StopIsRecordedWithItsKillAppointment) {
   EXPECT_EQ(record.kill_at, host_.Now() + absl::Seconds(7));
 }
 
+TEST_F(JobManagerTest, AnEndRecordedWhileAStopWritesItsRecordStaysRecorded) {
+  // The stop reads the record (running, stop requested), the job ends and
+  // its final record is written, then the stop's write lands: the store
+  // must still say how the job ended, not that it runs.
+  const std::string id = RunSleep();
+  bool ended_in_between = false;
+  store_.set_before_update([&](const JobRecord& r) {
+    if (ended_in_between || r.status.state != JobState::kRunning ||
+        !r.status.stop_requested) {
+      return;
+    }
+    ended_in_between = true;
+    host_.Exit(id, ExitInfo::Exited(0));
+  });
+  StopResult stop;
+  manager_.Stop("alice", id, absl::Seconds(5), stop.Callback());
+  ASSERT_TRUE(ended_in_between);
+  EXPECT_EQ(RecordOf(store_, id).status.state, JobState::kStopped);
+  EXPECT_EQ(StatusOf(id).state, JobState::kStopped);
+  EXPECT_NE(StatusOf(id).ended_at, absl::InfinitePast());
+}
+
 TEST_F(JobManagerTest, RunningJobShowsLiveUsageAndOutputTotals) {
   const std::string id = RunSleep();
   ResourceUsage usage;

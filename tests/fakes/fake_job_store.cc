@@ -78,7 +78,19 @@ absl::Status FakeJobStore::Insert(const JobRecord& record) {
   return absl::OkStatus();
 }
 
+void FakeJobStore::set_before_update(
+    std::function<void(const JobRecord&)> hook) {
+  absl::MutexLock lock(&mu_);
+  before_update_ = std::move(hook);
+}
+
 absl::Status FakeJobStore::Update(const JobRecord& record) {
+  std::function<void(const JobRecord&)> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = before_update_;
+  }
+  if (hook) hook(record);
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Enter(kUpdate); !s.ok()) return s;
   auto it = records_.find(record.status.job_id);

@@ -18,6 +18,7 @@
 #ifndef CMDCTL_TESTS_FAKES_FAKE_JOB_STORE_H_
 #define CMDCTL_TESTS_FAKES_FAKE_JOB_STORE_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ class FakeJobStore : public JobStore {
     Set(kEndedBefore, status);
   }
   void set_delete_error(absl::Status status) { Set(kDelete, status); }
+
+  // Called at the start of every Update, before the store takes the
+  // record, without any lock held: what else happens meanwhile (a race).
+  void set_before_update(std::function<void(const JobRecord&)> hook)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---------------------------------------------------------------------
   // Inspection.
@@ -110,6 +116,7 @@ class FakeJobStore : public JobStore {
   std::map<std::string, JobRecord> records_ ABSL_GUARDED_BY(mu_);
   absl::Status errors_[kMethods] ABSL_GUARDED_BY(mu_);
   int calls_[kMethods] ABSL_GUARDED_BY(mu_) = {};
+  std::function<void(const JobRecord&)> before_update_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cmdctl::test
