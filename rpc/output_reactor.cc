@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "rpc/proto_convert.h"
 #include "rpc/status_mapping.h"
 
 namespace cmdctl {
@@ -20,9 +19,11 @@ std::shared_ptr<OutputPump> OutputReactor::MakePump(
 }
 
 void OutputReactor::OnWriteDone(bool ok) {
-  // gRPC serialized the message in StartWrite and is done with it now: the
-  // data's buffer goes back to the cursor for its next read.
-  pump_->WriteDone(ok, std::move(*response_.mutable_data()));
+  // Once gRPC has released the message too (usually by now), the data's
+  // buffer goes back to the cursor for its next read.
+  message_.Clear();
+  std::optional<std::string> buffer = returned_->Take();
+  pump_->WriteDone(ok, buffer ? *std::move(buffer) : std::string());
 }
 
 void OutputReactor::OnCancel() {
@@ -36,10 +37,8 @@ void OutputReactor::OnDone() {
 }
 
 void OutputReactor::SendChunk(OutputChunk chunk) {
-  response_.set_stream(ToProto(chunk.stream));
-  response_.set_offset(chunk.offset);
-  response_.set_data(std::move(chunk.data));
-  StartWrite(&response_);
+  message_ = EncodeOutputMessage(std::move(chunk), returned_);
+  StartWrite(&message_);
 }
 
 void OutputReactor::EndStream(const absl::Status& status, uint64_t bytes_sent) {

@@ -1,5 +1,7 @@
 // One GetProcessOutput call: gRPC's ServerWriteReactor, adapted to an
-// OutputPump (which makes every decision and is tested without gRPC).
+// OutputPump (which makes every decision and is tested without gRPC). The
+// method is raw: each chunk goes out as a ByteBuffer built around the
+// chunk's buffer (output_message.h), without protobuf's copy.
 //
 // Threads: gRPC's (the handler, OnWriteDone, OnCancel, OnDone), the
 // WorkerPool's (a pump resuming after a wake) and the shutdown thread all
@@ -18,14 +20,14 @@
 #include "cmdctl/v1/cmdctl.pb.h"
 #include "domain/output_cursor.h"
 #include "rpc/audit_log.h"
+#include "rpc/output_message.h"
 #include "rpc/output_pump.h"
 #include "rpc/worker_pool.h"
 
 namespace cmdctl {
 
-class OutputReactor final
-    : public grpc::ServerWriteReactor<v1::ProcessOutputResponse>,
-      private OutputSink {
+class OutputReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
+                            private OutputSink {
  public:
   // `audit` is logged (with the result and the bytes sent) when the stream
   // ends.
@@ -57,7 +59,10 @@ class OutputReactor final
   std::shared_ptr<OutputPump> pump_;
   std::function<void()> on_done_;
   // Owned by gRPC while a write is in flight; the pump starts no other.
-  v1::ProcessOutputResponse response_;
+  grpc::ByteBuffer message_;
+  // Where the sent chunk's buffer comes back for the cursor's next read.
+  std::shared_ptr<ReturnedBuffer> returned_ =
+      std::make_shared<ReturnedBuffer>();
 };
 
 }  // namespace cmdctl

@@ -250,13 +250,16 @@ grpc::ServerUnaryReactor* ProcessServiceImpl::RemoveProcess(
                });
 }
 
-grpc::ServerWriteReactor<v1::ProcessOutputResponse>*
+grpc::ServerWriteReactor<grpc::ByteBuffer>*
 ProcessServiceImpl::GetProcessOutput(grpc::CallbackServerContext* context,
-                                     const v1::ProcessOutputRequest* request) {
-  const std::string& job_id = request->job_id();
+                                     const grpc::ByteBuffer* raw_request) {
+  absl::StatusOr<v1::ProcessOutputRequest> request =
+      DecodeOutputRequest(*raw_request);
+  std::string job_id = request.ok() ? request->job_id() : std::string();
   AuditLine audit = NewAuditLine("GetProcessOutput", *context, job_id);
   absl::StatusOr<Caller> caller =
-      Admit(*context, &audit, ValidateJobId(job_id));
+      Admit(*context, &audit,
+            request.ok() ? ValidateJobId(job_id) : request.status());
   auto* reactor = new OutputReactor(std::move(audit));
   if (!caller.ok()) {
     reactor->FinishNow(caller.status());

@@ -62,7 +62,11 @@ struct OutputReadOptions {
   size_t large_chunk_budget = 16 * 1024 * 1024;
 };
 
-class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
+// GetProcessOutput is a raw method (its messages are built without
+// protobuf's copy, output_message.h); the others are typed.
+class ProcessServiceImpl final
+    : public v1::ProcessService::WithRawCallbackMethod_GetProcessOutput<
+          v1::ProcessService::CallbackService> {
  public:
   // `jobs` must outlive the service and every call on it. `stream_limits`:
   // how many output streams may be open, in all and per client address
@@ -85,9 +89,9 @@ class ProcessServiceImpl final : public v1::ProcessService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ProcessStatusRequest* request,
       v1::ProcessStatusResponse* response) override;
-  grpc::ServerWriteReactor<v1::ProcessOutputResponse>* GetProcessOutput(
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* GetProcessOutput(
       grpc::CallbackServerContext* context,
-      const v1::ProcessOutputRequest* request) override;
+      const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* ListProcesses(
       grpc::CallbackServerContext* context,
       const v1::ListProcessesRequest* request,

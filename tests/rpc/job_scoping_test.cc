@@ -1,5 +1,8 @@
 // GetProcessStatus and ListProcesses, and the scoping every method shares:
 // another identity's job is NOT_FOUND exactly like an unknown id.
+#include <grpcpp/generic/generic_stub.h>
+
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_replace.h"
@@ -27,6 +30,43 @@ TEST_F(ProcessServiceTest, BadJobIdsAreInvalidArgument) {
               grpc::StatusCode::INVALID_ARGUMENT)
         << id;
   }
+}
+
+// GetProcessOutput is a raw method (the server parses its request itself):
+// bytes that are not a ProcessOutputRequest are INVALID_ARGUMENT, and the
+// server goes on serving.
+TEST_F(ProcessServiceTest, AMalformedOutputRequestIsInvalidArgument) {
+  grpc::GenericStub generic(server_->grpc_server()->InProcessChannel({}));
+  grpc::CompletionQueue cq;
+  std::unique_ptr<grpc::ClientContext> context = Alice();
+  const std::string garbage(11, '\xff');  // a varint that never ends
+  grpc::Slice slice(garbage.data(), garbage.size());
+  grpc::ByteBuffer request(&slice, 1);
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
+      generic.PrepareUnaryCall(context.get(),
+                               "/cmdctl.v1.ProcessService/GetProcessOutput",
+                               request, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_EQ(cq.AsyncNext(&tag, &ok, absl::ToChronoTime(absl::Now() + kBound)),
+            grpc::CompletionQueue::GOT_EVENT);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("malformed request"), std::string::npos)
+      << status.error_message();
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  // A well-formed request still works.
+  const std::string id = RunAsAlice("gen");
+  ASSERT_TRUE(host_.AppendOutput(id, OutputStream::kStdout, "ok"));
+  Output output = ReadAll(Alice().get(), id, /*snapshot=*/true);
+  ASSERT_TRUE(output.status.ok()) << output.status.error_message();
+  EXPECT_EQ(output.out, "ok");
 }
 
 TEST_F(ProcessServiceTest, StatusReportsExitExactly) {
