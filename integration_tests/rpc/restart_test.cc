@@ -333,7 +333,15 @@ TEST_F(CmdctldRestartTest, EndedJobsHoldNoFdsInTheServer) {
     if (list.processes_size() == 0 || absl::Now() > deadline) break;
     absl::SleepFor(absl::Milliseconds(50));
   }
-  const int after = CountFds(server_->pid());
+  // A job's fds are released after its end is recorded, a moment after
+  // the list shows it ended (seen under load: 5 more for an instant). A
+  // leak keeps them; wait for the count to settle, boundedly.
+  int after = CountFds(server_->pid());
+  const absl::Time settle = absl::Now() + absl::Seconds(10);
+  while (after > before + 4 && absl::Now() < settle) {
+    absl::SleepFor(absl::Milliseconds(50));
+    after = CountFds(server_->pid());
+  }
   EXPECT_LE(after, before + 4)
       << "fds before " << before << ", after " << after;
 }
