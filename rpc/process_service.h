@@ -63,10 +63,19 @@ struct OutputReadOptions {
 };
 
 // GetProcessOutput is a raw method (its messages are built without
-// protobuf's copy, output_message.h); the others are typed.
-class ProcessServiceImpl final
-    : public v1::ProcessService::WithRawCallbackMethod_GetProcessOutput<
-          v1::ProcessService::CallbackService> {
+// protobuf's copy, output_message.h); the others are typed. The chain is
+// the generated CallbackService's with GetProcessOutput's typed wrapper
+// replaced by the raw one (stacking the raw one on top would hide the typed
+// overload: clang's -Woverloaded-virtual).
+using ProcessServiceBase = v1::ProcessService::WithCallbackMethod_RunProcess<
+    v1::ProcessService::WithCallbackMethod_StopProcess<
+        v1::ProcessService::WithCallbackMethod_GetProcessStatus<
+            v1::ProcessService::WithRawCallbackMethod_GetProcessOutput<
+                v1::ProcessService::WithCallbackMethod_ListProcesses<
+                    v1::ProcessService::WithCallbackMethod_RemoveProcess<
+                        v1::ProcessService::Service>>>>>>;
+
+class ProcessServiceImpl final : public ProcessServiceBase {
  public:
   // `jobs` must outlive the service and every call on it. `stream_limits`:
   // how many output streams may be open, in all and per client address
